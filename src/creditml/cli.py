@@ -96,5 +96,43 @@ def generate(
     console.print(f"[green]wrote[/] {out}/dataset.yaml in {summary.seconds:.1f}s")
 
 
+SET_OPTION = typer.Option(None, "--set", help="override a setting: KEY=VALUE (e.g. features.max_depth=0)")
+DATASET_OPTION = typer.Option(None, "--dataset", help="another declared dataset YAML to run this pipeline on")
+
+
+@app.command()
+@handles_errors
+def features(
+    pipeline: Path = typer.Argument(..., help="pipeline YAML (pipelines/*.yaml)"),
+    out: Path = typer.Option(None, "--out", help="output folder (default: data/features/<pipeline name>)"),
+    set_: Optional[list[str]] = SET_OPTION,
+    dataset: Optional[Path] = DATASET_OPTION,
+) -> None:
+    """Build DFS candidates, graph features and a selection with a reason for every drop."""
+    from creditml.config import load_pipeline_config
+    from creditml.features.outputs import write_feature_outputs
+    from creditml.features.pipeline import build_features
+
+    cfg = load_pipeline_config(pipeline, set_, dataset)
+    out = out or Path("data/features") / cfg.name
+    with console.status("starting") as status:
+        result = build_features(cfg, progress=lambda step: status.update(step))
+        status.update(f"writing {out}")
+        write_feature_outputs(result, out)
+    report = result.selector.report_
+    reasons = report["reason"].value_counts()
+    table = Table(title=f"selection for {cfg.name}", title_justify="left")
+    table.add_column("reason")
+    table.add_column("features", justify="right")
+    for reason, count in reasons.items():
+        table.add_row(str(reason), f"{count:,}")
+    console.print(table)
+    inst = result.instances
+    console.print(
+        f"[green]done[/]: {len(inst.labels):,} instances (label rate {inst.labels.mean():.1%}), "
+        f"{result.matrix.shape[1]:,} candidates, {len(result.selected):,} selected -> {out}"
+    )
+
+
 def main(argv: Optional[list[str]] = None) -> None:  # pragma: no cover - entry point helper
     app(argv if argv is not None else sys.argv[1:])

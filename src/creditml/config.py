@@ -16,6 +16,8 @@ from creditml.errors import ConfigError
 
 SemanticType = Literal["numeric", "categorical", "boolean", "datetime", "id", "text"]
 OffsetUnit = Literal["days", "months"]
+# domain roles the credit primitives look for (woodwork semantic tags on the column)
+CreditRole = Literal["days_past_due", "amount_due", "amount_paid", "balance", "credit_limit"]
 
 
 class _Strict(BaseModel):
@@ -32,6 +34,7 @@ class ColumnSpec(_Strict):
 
     type: SemanticType
     offset_unit: OffsetUnit | None = None
+    role: CreditRole | None = None
 
     @model_validator(mode="after")
     def _offset_is_time(self) -> "ColumnSpec":
@@ -214,3 +217,146 @@ def dump_dataset_config(cfg: DatasetConfig, path: str | Path) -> None:
             if set(spec) == {"type"}:
                 cols[name] = spec["type"]
     Path(path).write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- pipelines
+
+
+class TaskSpec(_Strict):
+    """A prediction task as data: which rows are instances, when they are scored, what is learnt.
+
+    ``label`` names a dataset label. It lives on the target table or on a child table
+    with a foreign key to it (one label row per instance, e.g. the loan of an
+    application). An instance is kept only when its label has matured: its cutoff is at
+    least ``maturity_days`` before the dataset's ``as_of``. A positive label counts only
+    if it was known by ``as_of``.
+    """
+
+    name: str
+    target: str
+    cutoff: str
+    label: str
+    maturity_days: int = Field(0, ge=0)
+    require_not_null: list[str] = Field(default_factory=list)  # e.g. fraud: applications with a broker
+    description: str = ""
+
+
+class GraphSettings(_Strict):
+    """Identifier-graph features (fraud rings) over a link table of the target.
+
+    ``table`` holds one row per (instance, identifier) sighting: ``instance_column`` points
+    at the target, ``value_column`` is the hashed identifier, ``kind_column`` its kind and
+    ``time_column`` when it was seen.
+    """
+
+    table: str
+    instance_column: str
+    value_column: str
+    kind_column: str | None = None
+    time_column: str
+    customer_column: str | None = None  # column of the target table naming the customer
+    label: str | None = None  # dataset label whose known positives are counted (known_at <= cutoff)
+    burst_days: list[int] = Field(default_factory=lambda: [1, 7, 30])
+
+
+class FeatureSettings(_Strict):
+    max_depth: int = Field(2, ge=0, le=3)
+    max_candidates: int = Field(3000, ge=1)
+    engine: Literal["fast", "featuretools"] = "fast"
+    agg_primitives: list[str] = Field(default_factory=lambda: [
+        "count", "sum", "mean", "max", "min", "std", "num_unique", "mode", "percent_true",
+        "trend", "time_since_last", "time_since_first", "avg_time_between",
+    ])
+    trans_primitives: list[str] = Field(default_factory=lambda: ["month", "weekday", "is_null"])
+    where_primitives: list[str] = Field(default_factory=lambda: ["count", "mean", "sum", "max"])
+    max_interesting_values: int = Field(3, ge=0)
+    credit_primitives: bool = True
+    recent_windows_days: list[int] = Field(default_factory=lambda: [30, 90, 365])
+    ignore_columns: dict[str, list[str]] = Field(default_factory=dict)  # per table, never features
+    graph: GraphSettings | None = None
+
+
+class SelectionSettings(_Strict):
+    max_null_share: float = Field(0.95, gt=0, le=1)
+    max_correlation: float = Field(0.95, gt=0, le=1)
+    min_iv: float = Field(0.005, ge=0)
+    max_psi: float = Field(0.25, gt=0)
+    leakage_auc: float = Field(0.98, gt=0.5, le=1)
+    max_selected: int = Field(300, ge=1)
+    bins: int = Field(10, ge=2)
+
+
+class SplitSettings(_Strict):
+    """Out-of-time split by cutoff time. Dates win over shares when given.
+
+    Instances with cutoff < ``validation_start`` train, those from ``validation_start``
+    to before ``test_start`` validate, the rest are the out-of-time test. Without dates,
+    the last ``test_share`` of instances (by cutoff) are the test and the
+    ``validation_share`` before them validate.
+    """
+
+    validation_start: str | None = None
+    test_start: str | None = None
+    # "key" orders instances by their primary key instead of their cutoff: only for data
+    # with no absolute time (Home Credit). It is then not an out-of-time test; reports say so.
+    order: Literal["time", "key"] = "time"
+    validation_share: float = Field(0.2, gt=0, lt=0.5)
+    test_share: float = Field(0.2, gt=0, lt=0.5)
+
+
+class PipelineConfig(_Strict):
+    name: str
+    dataset: Path  # relative to the pipeline YAML
+    task: TaskSpec
+    features: FeatureSettings = Field(default_factory=FeatureSettings)
+    selection: SelectionSettings = Field(default_factory=SelectionSettings)
+    split: SplitSettings = Field(default_factory=SplitSettings)
+    seed: int = 0
+
+
+def _set_path(data: dict, dotted: str, value: Any) -> None:
+    keys = dotted.split(".")
+    node = data
+    for key in keys[:-1]:
+        if not isinstance(node.setdefault(key, {}), dict):
+            raise ConfigError(f"--set {dotted}: {key!r} holds a value, not a section")
+        node = node[key]
+    node[keys[-1]] = value
+
+
+def parse_overrides(pairs: list[str]) -> list[tuple[str, Any]]:
+    """``["features.max_depth=0", ...]`` -> [(path, YAML-parsed value), ...]."""
+    out = []
+    for pair in pairs:
+        if "=" not in pair:
+            raise ConfigError(f"--set expects KEY=VALUE (e.g. features.max_depth=0), got {pair!r}")
+        key, raw = pair.split("=", 1)
+        out.append((key.strip(), yaml.safe_load(raw) if raw.strip() else None))
+    return out
+
+
+def load_pipeline_config(path: str | Path, overrides: list[str] | None = None,
+                         dataset: str | Path | None = None) -> PipelineConfig:
+    """Load ``pipelines/*.yaml`` with ``--set key=value`` overrides and an optional other dataset.
+
+    The dataset path is relative to the pipeline YAML; ``dataset`` (``--dataset``) is
+    taken as given (relative to the working directory).
+    """
+    path = Path(path)
+    data = _read_yaml(path, "pipeline config")
+    for key, value in parse_overrides(overrides or []):
+        _set_path(data, key, value)
+    if dataset is not None:
+        data["dataset"] = str(Path(dataset).resolve())
+    elif "dataset" in data:
+        data["dataset"] = str((path.resolve().parent / str(data["dataset"])).resolve())
+    try:
+        cfg = PipelineConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, str(path))) from exc
+    if not cfg.dataset.exists():
+        raise ConfigError(
+            f"{path}: dataset config {str(cfg.dataset)!r} does not exist; generate the built-in world "
+            "(creditml generate --out data/world-medium --scale medium) or pass --dataset PATH"
+        )
+    return cfg

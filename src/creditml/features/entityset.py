@@ -1,0 +1,88 @@
+"""A featuretools EntitySet from any declared dataset: no column name is assumed.
+
+What never becomes a feature is left out here, once: PII, protected attributes (kept
+for fairness checks), labels and the times they became known, free text, and id
+columns that are neither a table's key nor a foreign key.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import featuretools as ft
+import pandas as pd
+
+from creditml.config import DatasetConfig
+from creditml.data import Dataset, load_dataset
+
+warnings.filterwarnings("ignore", category=FutureWarning, module=r"featuretools(\.|$)")
+warnings.filterwarnings("ignore", category=UserWarning, module=r"woodwork(\.|$)")
+
+LOGICAL_TYPES = {"numeric": "Double", "categorical": "Categorical", "boolean": "BooleanNullable",
+                 "datetime": "Datetime"}
+
+
+def excluded_columns(cfg: DatasetConfig, extra: dict[str, list[str]] | None = None) -> dict[str, set[str]]:
+    """Per table, the declared columns that must never reach a feature."""
+    out: dict[str, set[str]] = {}
+    label_cols: dict[str, set[str]] = {}
+    for label in cfg.labels.values():
+        label_cols.setdefault(label.table, set()).update({label.column, *([label.known_at] if label.known_at else [])})
+    for name, spec in cfg.tables.items():
+        keys = {spec.primary_key, *(fk.column for fk in spec.foreign_keys)}
+        drop = set(spec.pii) | set(spec.protected) | label_cols.get(name, set())
+        drop |= {c for c, col in spec.columns.items() if col.type == "text" or (col.type == "id" and c not in keys)}
+        drop |= set((extra or {}).get(name, []))
+        out[name] = drop - keys - ({spec.time_index} if spec.time_index else set())
+    return out
+
+
+def _secondary_time_index(spec, kept: list[str]) -> dict[str, list[str]]:
+    out = {}
+    for when, cols in spec.secondary_time_index.items():
+        cols = [c for c in cols if c in kept and c != when]
+        if when in kept and cols:
+            out[when] = cols
+    return out
+
+
+def build_entityset(dataset: Dataset, ignore: dict[str, list[str]] | None = None) -> ft.EntitySet:
+    """Turn a validated dataset into an EntitySet with time indexes and relationships."""
+    cfg = dataset.config
+    drop = excluded_columns(cfg, ignore)
+    es = ft.EntitySet(id=cfg.name)
+    for name, spec in cfg.tables.items():
+        frame = dataset.tables[name]
+        kept = [c for c in frame.columns if c not in drop[name]]
+        sti = _secondary_time_index(spec, kept)
+        # a when-known column that guards nothing kept is not needed either
+        orphan_times = set(spec.secondary_time_index) - set(sti)
+        kept = [c for c in kept if c not in orphan_times or c == spec.time_index]
+        types = {}
+        for col in kept:
+            ctype = spec.columns[col].type if col in spec.columns else "id"
+            if ctype in LOGICAL_TYPES:
+                types[col] = LOGICAL_TYPES[ctype]
+            else:
+                types[col] = "Integer" if pd.api.types.is_integer_dtype(frame[col]) else "Unknown"
+        tags = {c: {spec.columns[c].role} for c in kept if c in spec.columns and spec.columns[c].role}
+        es.add_dataframe(
+            dataframe_name=name,
+            dataframe=frame[kept].copy(),
+            index=spec.primary_key,
+            time_index=spec.time_index,
+            secondary_time_index=sti or None,
+            logical_types=types,
+            semantic_tags=tags or None,
+        )
+    for name, spec in cfg.tables.items():
+        for fk in spec.foreign_keys:
+            parent = cfg.tables[fk.references]
+            es.add_relationship(fk.references, parent.primary_key, name, fk.column)
+    return es
+
+
+def load_entityset(dataset_yaml: str | Path, ignore: dict[str, list[str]] | None = None) -> ft.EntitySet:
+    """The validated featuretools EntitySet of a declared dataset (for notebooks)."""
+    return build_entityset(load_dataset(dataset_yaml), ignore)

@@ -1,0 +1,1 @@
+"""Modeling: time splits, tuning, final fit, metrics, score scaling."""
