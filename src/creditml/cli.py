@@ -134,5 +134,119 @@ def features(
     )
 
 
+@app.command()
+@handles_errors
+def run(
+    pipeline: Path = typer.Argument(..., help="pipeline YAML (pipelines/*.yaml)"),
+    set_: Optional[list[str]] = SET_OPTION,
+    dataset: Optional[Path] = DATASET_OPTION,
+    json_out: bool = typer.Option(False, "--json", help="end with one machine-readable JSON summary line"),
+) -> None:
+    """Train a tuned model, evaluate it out of time, track it in MLflow and register a version."""
+    from creditml.config import load_pipeline_config
+    from creditml.runner import run_pipeline
+
+    cfg = load_pipeline_config(pipeline, set_, dataset)
+    with console.status("starting") as status:
+        summary = run_pipeline(cfg, progress=lambda step: status.update(f"{cfg.name}: {step}"))
+    table = Table(title=f"{cfg.name}: {summary.model_name} version {summary.version}", title_justify="left")
+    for col in ("split", "AUC", "95% CI", "Gini", "KS", "PR-AUC", "Brier", "ECE"):
+        table.add_column(col, justify="right")
+    for split, m in summary.metrics.items():
+        table.add_row(split, f"{m['auc']:.3f}", f"{m['auc_low']:.3f}-{m['auc_high']:.3f}", f"{m['gini']:.3f}",
+                      f"{m['ks']:.3f}", f"{m['pr_auc']:.3f}", f"{m['brier']:.4f}", f"{m['ece']:.4f}")
+    if not json_out:
+        console.print(table)
+        oracle = f", oracle AUC {summary.oracle_auc:.3f}" if summary.oracle_auc else ""
+        console.print(f"[green]done[/]: {summary.candidates:,} candidates, {summary.selected} selected{oracle}; "
+                      f"run {summary.run_id} in {summary.tracking_uri}")
+    else:
+        print(summary.as_json())
+
+
+def _registry() -> None:
+    from creditml.registry import tracking
+
+    tracking.configure()
+
+
+@app.command()
+@handles_errors
+def report(
+    model: str = typer.Argument(..., help="registered model name, e.g. creditml-credit-default"),
+    version: str = typer.Option(..., "--version", help="model version"),
+    out: Path = typer.Option(None, "--out", help="HTML file to write (default: reports/MODEL-vVERSION.html)"),
+) -> None:
+    """Write the self-contained SHAP review report of a model version (also logged to its run)."""
+    from creditml.explain.inputs import write_report
+
+    _registry()
+    out = out or Path("reports") / f"{model}-v{version}.html"
+    with console.status(f"building the review report of {model} version {version}"):
+        path = write_report(model, version, out)
+    console.print(f"[green]report[/]: {path}")
+
+
+@app.command()
+@handles_errors
+def review(
+    model: str = typer.Argument(...),
+    version: str = typer.Option(..., "--version"),
+    approve: bool = typer.Option(None, "--approve/--reject", help="the reviewer's decision"),
+    reviewer: str = typer.Option(..., "--reviewer", help="who reviewed"),
+    comment: str = typer.Option(..., "--comment", help="why"),
+) -> None:
+    """Record a reviewer's approval or rejection of a model version."""
+    from creditml.registry.promotion import review as record_review
+
+    if approve is None:
+        raise CreditmlError("say --approve or --reject")
+    _registry()
+    record_review(model, version, approve, reviewer, comment)
+    console.print(f"{model} version {version}: [bold]{'approved' if approve else 'rejected'}[/] by {reviewer}")
+
+
+@app.command()
+@handles_errors
+def promote(model: str = typer.Argument(...), version: str = typer.Option(..., "--version")) -> None:
+    """Make a version champion: only when it passed the gates and was approved."""
+    from creditml.registry.promotion import promote as do_promote
+
+    _registry()
+    previous = do_promote(model, version)
+    console.print(f"{model}: champion is now version {version}" + (f" (was {previous})" if previous else ""))
+
+
+@app.command()
+@handles_errors
+def rollback(model: str = typer.Argument(...)) -> None:
+    """Restore the previous champion."""
+    from creditml.registry.promotion import rollback as do_rollback
+
+    _registry()
+    current, previous = do_rollback(model)
+    console.print(f"{model}: champion rolled back from version {current} to {previous}")
+
+
+@app.command()
+@handles_errors
+def audit(model: str = typer.Argument(...)) -> None:
+    """Every alias change and review of a model: who, when, from, to, why."""
+    from creditml.registry.promotion import audit as entries
+
+    _registry()
+    table = Table(title=f"audit of {model}", title_justify="left")
+    for col in ("when", "action", "alias", "from", "to / version", "who", "why"):
+        table.add_column(col)
+    for e in entries(model):
+        if e["action"] == "alias":
+            table.add_row(e["at"], "alias", e["alias"], str(e.get("from") or "-"), str(e.get("to") or "-"),
+                          e.get("by", ""), e.get("why", ""))
+        else:
+            table.add_row(e["at"], f"review: {e['decision']}", "", "", str(e["version"]), e.get("by", ""),
+                          e.get("why", ""))
+    console.print(table)
+
+
 def main(argv: Optional[list[str]] = None) -> None:  # pragma: no cover - entry point helper
     app(argv if argv is not None else sys.argv[1:])

@@ -239,6 +239,7 @@ class TaskSpec(_Strict):
     maturity_days: int = Field(0, ge=0)
     require_not_null: list[str] = Field(default_factory=list)  # e.g. fraud: applications with a broker
     description: str = ""
+    kind: Literal["default", "fraud", "collection"] = "default"  # which task-specific metrics apply
 
 
 class GraphSettings(_Strict):
@@ -304,6 +305,86 @@ class SplitSettings(_Strict):
     test_share: float = Field(0.2, gt=0, lt=0.5)
 
 
+class ParamRange(_Strict):
+    low: float
+    high: float
+    log: bool = False
+    int: bool = False
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "ParamRange":
+        if self.low > self.high:
+            raise ValueError(f"low ({self.low}) must not exceed high ({self.high})")
+        return self
+
+
+def _default_space() -> dict[str, ParamRange]:
+    return {
+        "max_depth": ParamRange(low=2, high=7, int=True),
+        "learning_rate": ParamRange(low=0.02, high=0.3, log=True),
+        "min_child_weight": ParamRange(low=1, high=100, log=True),
+        "subsample": ParamRange(low=0.5, high=1.0),
+        "colsample_bytree": ParamRange(low=0.3, high=1.0),
+        "reg_lambda": ParamRange(low=1e-3, high=50, log=True),
+        "reg_alpha": ParamRange(low=1e-3, high=10, log=True),
+        "gamma": ParamRange(low=1e-3, high=5, log=True),
+    }
+
+
+class TuningSettings(_Strict):
+    """Optuna search: TPE with a recorded seed, pruning on validation AUC, early stopping.
+
+    The study is persistent (``storage``; default ``sqlite:///mlruns/optuna.db``) and named
+    after the pipeline and its data, so a killed run resumes where it stopped.
+    """
+
+    n_trials: int = Field(30, ge=1)
+    timeout_seconds: float | None = Field(None, gt=0)
+    storage: str | None = None
+    study_name: str | None = None
+    early_stopping_rounds: int = Field(50, ge=1)
+    max_boost_rounds: int = Field(2000, ge=10)
+    search_space: dict[str, ParamRange] = Field(default_factory=_default_space)
+    class_imbalance: Literal["none", "tune"] = "none"  # "tune": search scale_pos_weight too
+    # feature-name glob -> +1 (score rises with the feature) / -1; e.g. {"*days_late*": 1}
+    monotone_constraints: dict[str, Literal[-1, 1]] = Field(default_factory=dict)
+    nthread: int = Field(0, ge=0)  # 0: all cores
+
+
+class ScoringSettings(_Strict):
+    """Points to double the odds: score = offset + pdo/ln2 * ln(odds good:bad)."""
+
+    base_score: float = 600
+    base_odds: float = Field(50, gt=0)
+    pdo: float = Field(20, gt=0)
+    bands: dict[str, float] = Field(default_factory=lambda: {"A": 680, "B": 640, "C": 600, "D": 560, "E": -1e9})
+    reason_codes: int = Field(4, ge=1, le=20)
+
+
+class TrainingSettings(_Strict):
+    backend: Literal["local", "dask"] = "local"
+    min_positives: int = Field(30, ge=1)  # fewer positives in any split: stop before anything is logged
+
+
+class RegistrySettings(_Strict):
+    model_name: str  # e.g. creditml-credit-default
+    experiment: str | None = None  # default: creditml/<task name>
+
+
+class GateSettings(_Strict):
+    """Automated gates a version must pass to become ``challenger`` (and ever ``champion``)."""
+
+    min_test_auc: float = Field(0.6, ge=0, le=1)
+    min_test_ks: float = Field(0.1, ge=0, le=1)
+    max_auc_drop: float = Field(0.05, ge=0, le=1)  # validation AUC - out-of-time AUC
+    max_score_psi: float = Field(0.25, gt=0)  # training vs out-of-time score distribution
+    max_calibration_error: float = Field(0.05, gt=0, le=1)  # out-of-time ECE
+    max_additivity_error: float = Field(1e-4, gt=0)  # |sum SHAP + bias - margin|
+    min_fairness_ratio: float = Field(0.8, ge=0, le=1)  # worst group's approval rate / best group's
+    approval_rate: float = Field(0.7, gt=0, lt=1)  # approve this share of training instances (lowest risk)
+    min_group_size: int = Field(50, ge=1)  # smaller protected groups are reported, not gated
+
+
 class PipelineConfig(_Strict):
     name: str
     dataset: Path  # relative to the pipeline YAML
@@ -311,6 +392,11 @@ class PipelineConfig(_Strict):
     features: FeatureSettings = Field(default_factory=FeatureSettings)
     selection: SelectionSettings = Field(default_factory=SelectionSettings)
     split: SplitSettings = Field(default_factory=SplitSettings)
+    tuning: TuningSettings = Field(default_factory=TuningSettings)
+    training: TrainingSettings = Field(default_factory=TrainingSettings)
+    scoring: ScoringSettings = Field(default_factory=ScoringSettings)
+    registry: RegistrySettings | None = None
+    gates: GateSettings = Field(default_factory=GateSettings)
     seed: int = 0
 
 

@@ -70,7 +70,24 @@ def coerce_column(series: pd.Series, ctype: str, offset_unit: str | None, anchor
         return pd.to_datetime(series, errors="coerce", format="mixed")
     if ctype in {"categorical", "text"}:
         return series.astype("string").str.strip().replace("", pd.NA).astype(object).where(series.notna(), np.nan)
-    return series  # ids keep their stored type; keys must match across tables
+    return normalize_id(series)
+
+
+def normalize_id(series: pd.Series) -> pd.Series:
+    """Keys compare equal across tables and sources: integral numbers as int64, else strings.
+
+    Integer keys with missing values (an optional foreign key) become nullable ``Int64``.
+    """
+    if pd.api.types.is_integer_dtype(series) and not isinstance(series.dtype, pd.Int64Dtype):
+        return series.astype("int64")
+    numbers = pd.to_numeric(series, errors="coerce")
+    present = series.notna()
+    if present.any() and numbers[present].notna().all() and (numbers[present] % 1 == 0).all():
+        ints = numbers.astype("Int64")
+        return ints.astype("int64") if not ints.isna().any() else ints
+    if not present.any():  # an empty or all-missing key column: numeric, like the keys it points at
+        return numbers.astype("int64") if len(series) == 0 else numbers.astype("Int64")
+    return series.astype(object).where(present, None).map(lambda v: v if v is None else str(v))
 
 
 def type_table(spec: TableSpec, raw: pd.DataFrame, anchor: pd.Timestamp | None) -> pd.DataFrame:

@@ -106,6 +106,23 @@ def _check_keys(table: str, cfg: DatasetConfig, typed: pd.DataFrame, report: Val
             )
 
 
+def _check_late_columns(table: str, cfg: DatasetConfig, typed: pd.DataFrame, report: ValidationReport) -> None:
+    """A late-known value with no time it became known would be visible at every cutoff."""
+    spec = cfg.tables[table]
+    for when, cols in spec.secondary_time_index.items():
+        unknown = typed[when].isna()
+        for col in cols:
+            if col == when or col not in typed:
+                continue
+            bad = unknown & typed[col].notna()
+            if bad.any():
+                report.problems.append(
+                    f"table {table!r}, column {col!r}: {int(bad.sum())} row(s) have a value but no {when!r} "
+                    f"(when it became known), e.g. keys {_examples(typed.loc[bad, spec.primary_key])}; "
+                    f"fill {when!r} or leave {col!r} empty there"
+                )
+
+
 def _check_labels(cfg: DatasetConfig, report: ValidationReport) -> None:
     for lname, label in cfg.labels.items():
         frame = report.tables.get(label.table)
@@ -191,6 +208,7 @@ def validate_dataset(cfg: DatasetConfig) -> ValidationReport:
         typed = type_table(spec, raw, anchor)
         _check_types(table, cfg, raw, typed, report)
         _check_keys(table, cfg, typed, report)
+        _check_late_columns(table, cfg, typed, report)
         ignored = len(set(raw.columns) - set(spec.columns))
         if ignored:
             report.notes.append(f"table {table!r}: {ignored} undeclared column(s) ignored")

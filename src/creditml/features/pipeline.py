@@ -33,6 +33,18 @@ class FeatureResult:
     def selected(self) -> list[str]:
         return list(self.selector.selected_)
 
+    def all_descriptions(self) -> dict[str, str]:
+        """A sentence for every selected feature: featuretools' own, or the graph feature's."""
+        out = {}
+        for name in self.selected:
+            if name not in self.descriptions and name.startswith("GRAPH_"):
+                from creditml.features.graph import describe_graph_feature
+
+                out[name] = describe_graph_feature(name)
+            else:
+                out[name] = self.descriptions.get(name, name)
+        return out
+
     @property
     def selected_definitions(self) -> list:
         keep = set(self.selected)

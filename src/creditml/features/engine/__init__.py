@@ -1,0 +1,11 @@
+"""The feature engine: featuretools definitions computed vectorised with Polars.
+
+``calculate_feature_matrix(features, entityset, cutoff_time)`` returns what
+``featuretools.calculate_feature_matrix`` returns for the same arguments (index,
+columns, dtypes, values), computing all instances at once per chunk instead of once
+per distinct cutoff time. Features it cannot compute go to featuretools (logged).
+"""
+
+from creditml.features.engine._api import calculate_feature_matrix
+
+__all__ = ["calculate_feature_matrix"]

@@ -1,0 +1,174 @@
+"""Aggregation primitives as Polars expressions inside one ``group_by(...).agg([...])``.
+
+Each builder mirrors the pandas code featuretools runs (``feature_set_calculator``):
+numpy callables such as ``np.std`` reach pandas' cython groupby kernels, so Std has
+``ddof=1``; ``Count`` counts rows; ``Sum`` of nothing is 0; Mode breaks ties by the
+smallest value (category order for categoricals); TimeSince* use the instance cutoff
+and the last/first row in entityset order; Trend is ``np.polyfit`` of the value on the
+time in featuretools' units (days, hours, minutes or seconds, chosen from the group's
+first timestamp). Missing outputs are nulls here; the default value is filled later.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import featuretools.primitives as fp
+import polars as pl
+
+from creditml.features.engine._frames import CUTOFF, ROW
+from creditml.features.engine._meta import ColumnMeta
+
+Builder = Callable[[object, list[str]], pl.Expr]
+
+_UNIT_SECONDS = {"years": 31540000, "months": 2628000, "days": 86400, "hours": 3600, "minutes": 60,
+                 "seconds": 1, "milliseconds": 0.001, "nanoseconds": 0.000000001}
+_DAY_NS = 86_400_000_000_000
+
+
+def _seconds(delta: pl.Expr) -> pl.Expr:
+    return delta.dt.total_nanoseconds().cast(pl.Float64) / 1e9
+
+
+def _std(p, c):
+    x = pl.col(c[0])
+    return (pl.when(x.count() < 2).then(None)
+            .when(x.min() == x.max()).then(0.0)  # pandas' Welford kernel gives exactly 0 here
+            .otherwise(x.cast(pl.Float64).std(ddof=1)))
+
+
+def _skew(p, c):
+    # pandas.core.nanops.nanskew, including its 1e-14 "floating point error" clamp
+    x = pl.col(c[0]).cast(pl.Float64)
+    n = x.count().cast(pl.Float64)
+    dev = x - x.sum() / n
+    m2 = (dev ** 2).sum()
+    m3 = (dev ** 2 * dev).sum()
+    m2 = pl.when(m2.abs() < 1e-14).then(0.0).otherwise(m2)
+    m3 = pl.when(m3.abs() < 1e-14).then(0.0).otherwise(m3)
+    value = (n * (n - 1) ** 0.5 / (n - 2)) * (m3 / m2 ** 1.5)
+    return pl.when(n < 3).then(None).when(m2 == 0).then(0.0).otherwise(value)
+
+
+def _trend(p, c):
+    y, t = pl.col(c[0]), pl.col(c[1])
+    ok = y.is_not_null() & t.is_not_null()
+    yv, tv = y.filter(ok).cast(pl.Float64), t.filter(ok)
+    ns = tv.dt.epoch("ns")
+    first_s = (ns.sort_by(pl.col(ROW).filter(ok)).first().cast(pl.Float64) * 1e-9).cast(pl.Int64)
+    dividend = (pl.when(first_s % 86400 == 0).then(86400).when(first_s % 3600 == 0).then(3600)
+                .when(first_s % 60 == 0).then(60).otherwise(1)).cast(pl.Float64)
+    x = ns.cast(pl.Float64) * (pl.lit(1e-9) / dividend)
+    xc, yc = x - x.mean(), yv - yv.mean()
+    slope = (xc * yc).sum() / (xc * xc).sum()
+    return pl.when(ok.sum() <= 2).then(None).when(tv.n_unique() == 1).then(0.0).otherwise(slope)
+
+
+def _since(which: str):
+    def build(p, c):
+        t = pl.col(c[0]).sort_by(pl.col(ROW))
+        edge = t.last() if which == "last" else t.first()
+        return _seconds(pl.col(CUTOFF).first() - edge) / _UNIT_SECONDS[p.unit]
+    return build
+
+
+def _avg_time_between(p, c):
+    t = pl.col(c[0])
+    n = t.count()
+    span = (t.max() - t.min()).dt.total_nanoseconds().cast(pl.Float64)
+    return pl.when(n < 2).then(None).otherwise(span / (n - 1).cast(pl.Float64) * 1e-9 / _UNIT_SECONDS[p.unit])
+
+
+AGGREGATIONS: dict[type, Builder] = {
+    fp.Count: lambda p, c: pl.col(c[0]).count(),
+    fp.Sum: lambda p, c: pl.col(c[0]).sum(),
+    fp.Mean: lambda p, c: pl.col(c[0]).mean(),
+    fp.Max: lambda p, c: pl.col(c[0]).max(),
+    fp.Min: lambda p, c: pl.col(c[0]).min(),
+    fp.Std: _std,
+    fp.Skew: _skew,
+    fp.NumUnique: lambda p, c: pl.col(c[0]).drop_nulls().n_unique(),
+    fp.Mode: lambda p, c: pl.col(c[0]).drop_nulls().mode().min(),
+    fp.PercentTrue: lambda p, c: pl.col(c[0]).fill_null(False).cast(pl.Float64).mean(),
+    fp.Trend: _trend,
+    fp.TimeSinceLast: _since("last"),
+    fp.TimeSinceFirst: _since("first"),
+    fp.AvgTimeBetween: _avg_time_between,
+}
+
+
+def _credit_builders() -> dict[type, Builder]:
+    try:
+        from creditml.features import primitives as cp
+    except ImportError:  # the credit primitives are optional for the engine
+        return {}
+
+    def known_share(pred):
+        def build(p, c):
+            x = pl.col(c[0]).cast(pl.Float64)
+            return pred(p, x).cast(pl.Float64).mean()  # nulls stay out of both counts; none known: null
+        return build
+
+    def count_in_last_days(p, c):
+        return ((pl.col(CUTOFF) - pl.col(c[0])) < pl.duration(days=p.days)).sum()
+
+    def partial_payment_ratio(p, c):
+        paid, due = pl.col(c[0]).cast(pl.Float64), pl.col(c[1]).cast(pl.Float64)
+        known = due.is_not_null()
+        total = due.filter(known).sum()
+        ratio = paid.fill_null(0.0).filter(known).sum() / total
+        return pl.when((known.sum() == 0) | (total <= 0)).then(None).otherwise(ratio)
+
+    def utilisation(p, c):
+        bal, lim = pl.col(c[0]).cast(pl.Float64), pl.col(c[1]).cast(pl.Float64)
+        ok = (bal.is_not_null() & lim.is_not_null() & (lim > 0)).fill_null(False)
+        return pl.when(ok.sum() == 0).then(None).otherwise(bal.filter(ok).sum() / lim.filter(ok).sum())
+
+    def days_since_last_delinquency(p, c):
+        late = (pl.col(c[0]).cast(pl.Float64) > 0).fill_null(False)
+        last = pl.col(c[1]).filter(late).max()
+        days = (pl.col(CUTOFF).first() - last).dt.total_nanoseconds().cast(pl.Float64) / _DAY_NS
+        return pl.when(late.sum() == 0).then(None).otherwise(days)
+
+    return {
+        cp.CountInLastDays: count_in_last_days,
+        cp.ShareOnTime: known_share(lambda p, x: x <= 0),
+        cp.ShareDaysPastDueOver: known_share(lambda p, x: x > p.threshold),
+        cp.PartialPaymentRatio: partial_payment_ratio,
+        cp.Utilisation: utilisation,
+        cp.DaysSinceLastDelinquency: days_since_last_delinquency,
+    }
+
+
+def builder(primitive) -> Builder | None:
+    kind = type(primitive)
+    if kind in AGGREGATIONS:
+        return AGGREGATIONS[kind]
+    return _credit_builders().get(kind)
+
+
+def supports(primitive, metas: list[ColumnMeta]) -> bool:
+    kind = type(primitive)
+    if builder(primitive) is None or primitive.number_output_features != 1:
+        return False
+    if kind is fp.Mean and not primitive.skipna:
+        return False
+    if kind in (fp.TimeSinceLast, fp.TimeSinceFirst, fp.AvgTimeBetween) and primitive.unit not in _UNIT_SECONDS:
+        return False
+    if kind in (fp.Sum, fp.Mean, fp.Max, fp.Min, fp.Std, fp.Skew, fp.Trend):
+        return metas[0].kind in ("int", "float")
+    if kind in (fp.TimeSinceLast, fp.TimeSinceFirst, fp.AvgTimeBetween):
+        return metas[0].kind == "datetime"
+    if kind is fp.PercentTrue:
+        return metas[0].kind == "bool"
+    if kind in (fp.Mode, fp.NumUnique):
+        return metas[0].categories is not None or metas[0].kind in ("int", "str", "bool")
+    return True
+
+
+def output_meta(primitive, metas: list[ColumnMeta]) -> ColumnMeta:
+    if isinstance(primitive, fp.Mode):
+        return metas[0]
+    if isinstance(primitive, (fp.Count, fp.NumUnique)) or type(primitive).__name__ == "CountInLastDays":
+        return ColumnMeta(kind="int")
+    return ColumnMeta(kind="float")

@@ -1,0 +1,90 @@
+"""``calculate_feature_matrix``: validate, plan, evaluate chunk by chunk, assemble."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import polars as pl
+
+from creditml.features.engine import _fallback, _frames, _output
+from creditml.features.engine._evaluate import ID, ChunkEvaluator
+from creditml.features.engine._frames import CUTOFF, Q
+from creditml.features.engine._plan import Planner, column_of
+
+DEFAULT_CHUNK_SIZE = 10_000
+
+
+def _instances(cutoff_time: pd.DataFrame, target_df: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    if not isinstance(cutoff_time, pd.DataFrame):
+        raise TypeError(f"cutoff_time: expected a DataFrame with columns '{target_df.ww.index}' (or 'instance_id') "
+                        f"and 'time', got {type(cutoff_time).__name__}")
+    index, time_index = target_df.ww.index, target_df.ww.time_index
+    id_col = "instance_id" if "instance_id" in cutoff_time.columns else index
+    time_col = "time" if "time" in cutoff_time.columns else time_index
+    missing = [c for c in (id_col, time_col) if c not in cutoff_time.columns]
+    if missing:
+        raise ValueError(f"cutoff_time: expected columns '{index}' (or 'instance_id') and 'time', "
+                         f"found {list(cutoff_time.columns)}")
+    extra = [c for c in cutoff_time.columns if c not in (id_col, time_col)]
+    if extra:
+        raise NotImplementedError(f"cutoff_time: pass-through columns {extra} are not supported by the engine; "
+                                  "drop them and join them to the result")
+    return cutoff_time[id_col].reset_index(drop=True), pd.to_datetime(cutoff_time[time_col]).reset_index(drop=True)
+
+
+def calculate_feature_matrix(features: list, entityset, cutoff_time: pd.DataFrame, chunk_size: int | None = None,
+                             training_window=None) -> pd.DataFrame:
+    """Feature values of each instance as of its cutoff, like ``ft.calculate_feature_matrix``.
+
+    ``cutoff_time`` has the target index column (or ``instance_id``) and ``time``; rows
+    come back in its order. ``chunk_size`` instances are computed at a time (memory).
+    """
+    if training_window is not None:
+        raise NotImplementedError("training_window: not supported by the feature engine yet; "
+                                  "use featuretools.calculate_feature_matrix")
+    if not features:
+        raise ValueError("features: expected at least one feature definition, got none")
+    targets = {f.dataframe_name for f in features}
+    if len(targets) != 1:
+        raise ValueError(f"features: expected one target dataframe, got {sorted(targets)}")
+    chunk_size = DEFAULT_CHUNK_SIZE if chunk_size is None else int(chunk_size)
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size: expected a positive number of instances, got {chunk_size}")
+    target = targets.pop()
+    target_df = entityset[target]
+    ids, times = _instances(cutoff_time, target_df)
+
+    tables = _frames.tables(entityset)
+    planner = Planner(tables, target)
+    supported = [f for f in features if planner.try_add(f)]
+    unsupported = [f for f in features if not any(f is s for s in supported)]
+
+    index = _output.instance_index(ids, target_df)
+    frames = []
+    if supported:
+        frames.append(_engine(supported, planner, tables, target_df, ids, times, chunk_size, entityset, index))
+    if unsupported:
+        ft_cutoff = pd.DataFrame({"instance_id": ids, "time": times})
+        slow = _fallback.compute(unsupported, entityset, ft_cutoff)
+        slow.index = index
+        frames.append(slow)
+    matrix = frames[0] if len(frames) == 1 else pd.concat(frames, axis=1)
+    names = [n for f in features for n in f.get_feature_names()]
+    return matrix[names] if list(matrix.columns) != names else matrix
+
+
+def _engine(features, planner, tables, target_df, ids, times, chunk_size, entityset, index) -> pd.DataFrame:
+    evaluator = ChunkEvaluator(planner.plan, tables)
+    id_series, _ = _frames._to_polars(ids.astype(target_df[target_df.ww.index].dtype, errors="ignore").rename(ID))
+    cutoffs = pl.Series(CUTOFF, times.to_numpy().astype("datetime64[ns]"))
+    parts = []
+    for start in range(0, len(ids), chunk_size):
+        stop = min(start + chunk_size, len(ids))
+        instances = pl.DataFrame([pl.Series(Q, np.arange(stop - start, dtype=np.int64)),
+                                  cutoffs[start:stop], id_series[start:stop]])
+        parts.append(evaluator.run(instances, features).drop(Q))
+    result = pl.concat(parts) if len(parts) > 1 else parts[0]
+    metas = [planner.plan.metas[((), column_of(f))] for f in features]
+    columns = {f.get_name(): _output.to_pandas(result[f"out{i}"], meta)
+               for i, (f, meta) in enumerate(zip(features, metas))}
+    return _output.typed(columns, features, entityset, index)

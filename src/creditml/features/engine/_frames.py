@@ -1,0 +1,111 @@
+"""EntitySet dataframes as Polars frames, and what each instance may see of them.
+
+Categorical columns travel as their integer codes (null for missing) so that Mode's
+tie-break (pandas sorts ties by category order) and equality against interesting
+values are plain integer operations; the categories are kept to decode outputs.
+"""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import polars as pl
+
+ROW = "__row"  # position in the entityset dataframe: featuretools' "frame order"
+Q = "__q"  # instance number within a chunk
+CUTOFF = "__cutoff"
+
+
+@dataclass
+class Table:
+    name: str
+    index: str
+    time_index: str | None
+    frame: pl.DataFrame
+    categories: dict[str, pd.CategoricalDtype] = field(default_factory=dict)
+    nullable_compare: set[str] = field(default_factory=set)  # pandas extension dtypes: x == v gives NA
+    secondary: dict[str, list[str]] = field(default_factory=dict)
+
+
+def _to_polars(series: pd.Series) -> tuple[pl.Series, pd.CategoricalDtype | None]:
+    name = str(series.name)
+    dtype = series.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        codes = series.cat.codes.to_numpy().astype(np.int32)
+        return pl.Series(name, codes).replace(-1, None), dtype
+    if dtype == "bool":
+        return pl.Series(name, series.to_numpy()), None
+    if str(dtype) == "boolean":
+        return pl.Series(name, series.to_numpy(dtype="float64", na_value=np.nan)).fill_nan(None).cast(pl.Boolean), None
+    if str(dtype) in ("Int64", "Int32", "Int16", "Int8"):
+        return pl.Series(name, series.to_numpy(dtype="float64", na_value=np.nan)).fill_nan(None).cast(pl.Int64), None
+    if pd.api.types.is_integer_dtype(dtype):
+        return pl.Series(name, series.to_numpy().astype(np.int64)), None
+    if pd.api.types.is_float_dtype(dtype):
+        return pl.Series(name, series.to_numpy(dtype="float64")).fill_nan(None), None
+    if pd.api.types.is_datetime64_dtype(dtype):
+        return pl.Series(name, series.to_numpy().astype("datetime64[ns]")), None
+    return pl.from_pandas(series.reset_index(drop=True)).alias(name), None
+
+
+def _table(df: pd.DataFrame) -> Table:
+    schema = df.ww.schema
+    columns, categories, nullable = [pl.Series(ROW, np.arange(len(df), dtype=np.int64))], {}, set()
+    for col in df.columns:
+        series, cats = _to_polars(df[col])
+        columns.append(series)
+        if cats is not None:
+            categories[col] = cats
+        if isinstance(df[col].dtype, pd.api.extensions.ExtensionDtype) and not isinstance(
+            df[col].dtype, pd.CategoricalDtype
+        ):
+            nullable.add(col)
+    return Table(
+        name=schema.name,
+        index=schema.index,
+        time_index=schema.time_index,
+        frame=pl.DataFrame(columns),
+        categories=categories,
+        nullable_compare=nullable,
+        secondary=dict(schema.metadata.get("secondary_time_index") or {}),
+    )
+
+
+_CACHE: "weakref.WeakKeyDictionary[object, tuple[tuple[int, ...], dict[str, Table]]]" = weakref.WeakKeyDictionary()
+
+
+def tables(es) -> dict[str, Table]:
+    """Polars copies of every dataframe of ``es``, converted once per dataframe object."""
+    key = tuple(id(df) for df in es.dataframes)
+    try:
+        cached = _CACHE.get(es)
+    except TypeError:  # unhashable entityset: no caching
+        cached = None
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    out = {df.ww.name: _table(df) for df in es.dataframes}
+    try:
+        _CACHE[es] = (key, out)
+    except TypeError:
+        pass
+    return out
+
+
+def visible(frame: pl.DataFrame, table: Table) -> pl.DataFrame:
+    """Rows known at each row's ``CUTOFF``, with late-known columns masked.
+
+    Mirrors ``EntitySet._handle_time``: ``time_index <= cutoff`` (a missing time index
+    is never visible), then columns guarded by a secondary time index become missing
+    where ``secondary >= cutoff`` (note: ``>=``, so a value stamped at the cutoff is
+    masked although its row is visible).
+    """
+    if table.time_index is not None:
+        frame = frame.filter(pl.col(table.time_index) <= pl.col(CUTOFF))
+    masks = []
+    for when, cols in table.secondary.items():
+        hidden = (pl.col(when) >= pl.col(CUTOFF)).fill_null(False)
+        masks += [pl.when(hidden).then(None).otherwise(pl.col(c)).alias(c) for c in cols if c in frame.columns]
+    return frame.with_columns(masks) if masks else frame

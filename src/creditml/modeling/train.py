@@ -1,0 +1,103 @@
+"""Train a tuned XGBoost model on a feature stage's result and evaluate it per split.
+
+Pure: takes the features and settings, returns a :class:`TrainedModel`. Tracking and
+the registry record it elsewhere (``creditml.registry``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import xgboost as xgb
+
+from creditml.config import PipelineConfig
+from creditml.errors import CreditmlError
+from creditml.features.pipeline import FeatureResult
+from creditml.modeling.frame import feature_types, fit_categories, model_frame, positional_names
+from creditml.modeling.metrics import SplitMetrics, evaluate
+from creditml.modeling.splits import SPLITS
+from creditml.modeling.tuning import TuningResult, base_params, monotone_map, tune
+
+
+@dataclass
+class TrainedModel:
+    booster: xgb.Booster
+    features: list[str]  # model inputs, in order (featuretools and graph feature names)
+    categories: dict[str, list[str]]
+    params: dict
+    best_iteration: int
+    predictions: pd.DataFrame  # index = instance id: split, label, probability, cutoff_time
+    metrics: dict[str, SplitMetrics]
+    tuning: TuningResult
+    monotone: dict[str, int] = field(default_factory=dict)  # feature name -> declared direction
+
+    def predict_margin(self, X: pd.DataFrame) -> np.ndarray:
+        dm = xgb.DMatrix(model_frame(X, self.features, self.categories), enable_categorical=True)
+        return self.booster.predict(dm, output_margin=True, iteration_range=(0, self.best_iteration + 1))
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp(-self.predict_margin(X)))
+
+
+def check_trainable(labels: pd.Series, split: pd.Series, min_positives: int, task: str) -> None:
+    """Stop before anything is logged when a split cannot train or evaluate a model."""
+    problems = []
+    for name in SPLITS:
+        y = labels[(split == name).values]
+        pos = int(y.sum())
+        if pos < min_positives or pos == len(y):
+            problems.append(f"{name}: {pos} positive(s) among {len(y)} instances")
+    if problems:
+        raise CreditmlError(
+            f"task {task!r}: too few positives to train and evaluate (need at least {min_positives} per split "
+            f"and some negatives): {'; '.join(problems)}. Use more data, a longer window, or lower "
+            "training.min_positives"
+        )
+
+
+def study_name_for(cfg: PipelineConfig, data_fingerprint: str, features: list[str]) -> str:
+    """Same pipeline, same data, same settings, same candidates: same study (so it resumes)."""
+    key = json.dumps({"tuning": cfg.tuning.model_dump(mode="json", exclude={"n_trials", "timeout_seconds"}),
+                      "split": cfg.split.model_dump(mode="json"), "seed": cfg.seed, "features": features,
+                      "data": data_fingerprint}, sort_keys=True)
+    return cfg.tuning.study_name or f"{cfg.name}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
+
+
+def train_model(features: FeatureResult, cfg: PipelineConfig, *, storage: str, data_fingerprint: str,
+                on_trial=None) -> TrainedModel:
+    labels, split = features.instances.labels, features.split
+    check_trainable(labels, split, cfg.training.min_positives, cfg.task.name)
+    names = features.selected
+    X = features.matrix[names]
+    categories = fit_categories(X.loc[(split == "train").values])
+    frame = model_frame(X, names, categories)
+
+    def dmatrix(part: str) -> xgb.DMatrix:
+        mask = (split == part).values
+        return xgb.DMatrix(frame.loc[mask], label=labels[mask].values, enable_categorical=True,
+                           feature_names=positional_names(names), feature_types=feature_types(names, categories))
+
+    dtrain, dvalid = dmatrix("train"), dmatrix("validation")
+    monotone = monotone_map(names, cfg.tuning.monotone_constraints)
+    fixed = base_params(cfg.tuning, cfg.seed, monotone)
+    tuning = tune(dtrain, dvalid, cfg.tuning, seed=cfg.seed, storage=storage,
+                  study_name=study_name_for(cfg, data_fingerprint, names), fixed=fixed, on_trial=on_trial)
+    params = {**fixed, **tuning.best_params}
+    booster = xgb.train(params, dtrain, num_boost_round=cfg.tuning.max_boost_rounds,
+                        evals=[(dvalid, "validation")], early_stopping_rounds=cfg.tuning.early_stopping_rounds,
+                        verbose_eval=False)
+    best_iteration = int(booster.best_iteration)
+    full = xgb.DMatrix(frame, enable_categorical=True, feature_names=positional_names(names),
+                       feature_types=feature_types(names, categories))
+    proba = booster.predict(full, iteration_range=(0, best_iteration + 1))
+    predictions = pd.DataFrame({"split": split.values, "label": labels.values, "probability": proba,
+                                "cutoff_time": features.instances.times.values}, index=labels.index)
+    metrics = {s: evaluate(predictions.loc[predictions.split == s, "label"].to_numpy(),
+                           predictions.loc[predictions.split == s, "probability"].to_numpy(),
+                           task_kind=cfg.task.kind, seed=cfg.seed) for s in SPLITS}
+    direction = {names[int(k[1:])]: v for k, v in monotone.items()}
+    return TrainedModel(booster, names, categories, params, best_iteration, predictions, metrics, tuning, direction)

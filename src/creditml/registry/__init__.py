@@ -1,0 +1,1 @@
+"""The one package that talks to MLflow: tracking, registry, gates, review, promotion, audit."""

@@ -1,0 +1,125 @@
+"""What a pipeline run records in MLflow, and the registered version it creates.
+
+Optuna trials are logged as one table (``tuning/optuna_trials.csv``) rather than as
+child runs: thirty child runs per pipeline run bury the parent runs in the UI.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+
+from creditml.config import PipelineConfig
+from creditml.data import Dataset
+from creditml.features.pipeline import FeatureResult
+from creditml.modeling.assessment import Assessment
+from creditml.modeling.plots import calibration_plot, figure_to_svg, lift_plot, roc_plot
+from creditml.modeling.train import TrainedModel
+from creditml.registry import tracking
+from creditml.registry.gates import GateDecision
+from creditml.registry.promotion import record_gates
+from creditml.serving.bundle import ModelBundle
+from creditml.serving.records import records_for
+
+SHAP_TRAIN_SAMPLE = 2000
+SHAP_TEST_SAMPLE = 5000
+
+
+def explain_sample(features: FeatureResult, seed: int) -> pd.DataFrame:
+    """Selected feature values of a training sample and the out-of-time set, for SHAP reports."""
+    split = features.split
+    X = features.matrix[features.selected]
+    train = X.loc[(split == "train").values]
+    test = X.loc[(split == "test").values]
+    train = train.sample(min(len(train), SHAP_TRAIN_SAMPLE), random_state=seed)
+    test = test.sample(min(len(test), SHAP_TEST_SAMPLE), random_state=seed)
+    out = pd.concat([train, test])
+    out.insert(0, "__split__", ["train"] * len(train) + ["test"] * len(test))
+    for col in out.columns:
+        if isinstance(out[col].dtype, pd.CategoricalDtype):
+            out[col] = out[col].astype("string")
+    return out
+
+
+def example_record(dataset: Dataset, bundle: ModelBundle, instance_id) -> dict:
+    cfg = bundle.dataset
+    return records_for(cfg, dataset.tables, bundle.task.target, [instance_id], bundle.paths,
+                       bundle.features_settings.graph, bundle.task.cutoff)[0]
+
+
+def log_pipeline_run(cfg: PipelineConfig, dataset: Dataset, features: FeatureResult, trained: TrainedModel,
+                     bundle: ModelBundle, bundle_dir, fingerprint: str, oracle: float | None,
+                     assessment: Assessment, decision: GateDecision):
+    """Record the run; register the model; return (run_id, version, artifact URI)."""
+    test_ids = trained.predictions.index[trained.predictions.split == "test"]
+    record = example_record(dataset, bundle, test_ids[0])
+    served = bundle.score([record])
+    offline = float(trained.predictions.loc[test_ids[0], "probability"])
+    parity = abs(float(served.probability.iloc[0]) - offline)
+    if parity > 1e-6:
+        raise RuntimeError(f"the bundled model scores instance {test_ids[0]} at {served.probability.iloc[0]:.8f} "
+                           f"from raw records but {offline:.8f} offline; features differ between training and serving")
+
+    code = tracking.code_version()
+    experiment = (cfg.registry.experiment if cfg.registry and cfg.registry.experiment else f"creditml/{cfg.task.name}")
+    tags = {"creditml.task": cfg.task.name, "creditml.pipeline": cfg.name, "creditml.data_fingerprint": fingerprint,
+            "creditml.code_version": code, "creditml.dataset": str(cfg.dataset),
+            "creditml.study": trained.tuning.study_name}
+    with tracking.pipeline_run(experiment, f"{cfg.name}", tags) as run:
+        tracking.log_config(cfg.model_dump(mode="json"))
+        metrics = {}
+        for split, m in trained.metrics.items():
+            metrics.update(m.as_flat_dict(split))
+        metrics.update({"n_candidates": features.matrix.shape[1], "n_selected": len(features.selected),
+                        "n_instances": len(trained.predictions), "best_iteration": trained.best_iteration,
+                        "serving_parity_abs_diff": parity})
+        if oracle is not None:
+            metrics["oracle_auc_test"] = oracle
+            metrics["auc_share_of_oracle"] = trained.metrics["test"].auc / oracle
+        tracking.log_metrics(metrics)
+        tracking.log_frame(features.selector.report_, "features/selection.csv")
+        tracking.log_text("\n".join(str(c) for c in features.matrix.columns), "features/candidates.txt")
+        tracking.log_json(features.all_descriptions(), "features/descriptions.json")
+        tracking.log_json({"leakage_flags": list(getattr(features.selector, "leakage_flags_", []))},
+                          "features/leakage_flags.json")
+        tracking.log_frame(trained.tuning.trials.astype({c: str for c in trained.tuning.trials.columns
+                                                         if trained.tuning.trials[c].dtype == object}),
+                           "tuning/optuna_trials.csv")
+        tracking.log_json({"study": trained.tuning.study_name, "storage": trained.tuning.storage,
+                           "best_params": trained.tuning.best_params, "best_validation_auc": trained.tuning.best_value,
+                           "best_iteration": trained.best_iteration, "param_importance": trained.tuning.param_importance,
+                           "resumed_trials": trained.tuning.resumed_trials, "sampler_seed": cfg.seed,
+                           "monotone_constraints": trained.monotone},
+                          "tuning/summary.json")
+        tracking.log_json({s: m.__dict__ for s, m in trained.metrics.items()}, "evaluation/metrics.json")
+        predictions = trained.predictions.reset_index().rename(columns={trained.predictions.index.name or "index": "instance_id"})
+        tracking.log_frame(predictions, "evaluation/predictions.parquet")
+        tracking.log_text(figure_to_svg(calibration_plot(trained.metrics)), "evaluation/calibration.svg")
+        tracking.log_text(figure_to_svg(lift_plot(trained.metrics)), "evaluation/lift.svg")
+        y = {s: trained.predictions.loc[trained.predictions.split == s, "label"].to_numpy() for s in trained.metrics}
+        p = {s: trained.predictions.loc[trained.predictions.split == s, "probability"].to_numpy() for s in trained.metrics}
+        tracking.log_text(figure_to_svg(roc_plot(y, p)), "evaluation/roc.svg")
+        tracking.log_frame(explain_sample(features, cfg.seed), "explain/shap_sample.parquet")
+        tracking.log_json(record, "serving/example_record.json")
+        tracking.log_json(decision.as_dict(), "gates/gates.json")
+        tracking.log_json({"approval_threshold": assessment.approval_threshold,
+                           "groups": {k: v.to_dict(orient="records") for k, v in assessment.fairness.items()}},
+                          "gates/fairness.json")
+        tracking.log_metrics({"score_psi_train_test": assessment.gate_inputs.score_psi,
+                              "shap_additivity_max_error": assessment.gate_inputs.additivity_error,
+                              "fairness_ratio": assessment.gate_inputs.fairness_ratio})
+        model_uri = tracking.log_model(bundle_dir, json.dumps(record), served)
+        run_id = run.info.run_id
+        artifacts = run.info.artifact_uri
+    version = ""
+    if cfg.registry:
+        test = trained.metrics["test"]
+        version = tracking.register(model_uri, cfg.registry.model_name, {
+            "run_id": run_id, "creditml.task": cfg.task.name, "creditml.data_fingerprint": fingerprint,
+            "creditml.code_version": code, "test_auc": f"{test.auc:.4f}", "test_ks": f"{test.ks:.4f}",
+            "validation_auc": f"{trained.metrics['validation'].auc:.4f}",
+        }, description=cfg.task.description)
+        record_gates(cfg.registry.model_name, version, decision)
+    return run_id, version, artifacts

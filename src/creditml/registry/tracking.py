@@ -1,0 +1,151 @@
+"""MLflow tracking: where runs go and how a pipeline run is recorded.
+
+Every ``mlflow`` call of the training pipeline lives here. The embedded default is
+``sqlite:///mlruns/mlflow.db`` with artifacts under ``mlruns/artifacts``;
+``MLFLOW_TRACKING_URI`` points at a tracking server instead.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import warnings
+import subprocess
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+import yaml
+from mlflow.models import infer_signature
+from mlflow.tracking import MlflowClient
+
+import creditml
+
+DEFAULT_ROOT = Path("mlruns")
+
+
+def configure(root: Path = DEFAULT_ROOT) -> str:
+    """Point MLflow at ``MLFLOW_TRACKING_URI`` or the embedded SQLite store; return the URI."""
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", category=UserWarning, module=r"mlflow(\.|$)")
+    uri = os.environ.get("MLFLOW_TRACKING_URI")
+    if not uri:
+        root.mkdir(parents=True, exist_ok=True)
+        uri = f"sqlite:///{(root / 'mlflow.db').resolve()}"
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    return uri
+
+
+def optuna_storage(explicit: str | None, root: Path = DEFAULT_ROOT) -> str:
+    if explicit:
+        return explicit
+    root.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{(root / 'optuna.db').resolve()}"
+
+
+def experiment_id(name: str, root: Path = DEFAULT_ROOT) -> str:
+    client = MlflowClient()
+    found = client.get_experiment_by_name(name)
+    if found is not None:
+        return found.experiment_id
+    location = None
+    if mlflow.get_tracking_uri().startswith("sqlite:"):
+        location = (root / "artifacts" / name.replace("/", "-")).resolve().as_uri()
+    return client.create_experiment(name, artifact_location=location)
+
+
+def code_version() -> str:
+    here = Path(creditml.__file__).resolve().parent
+    try:
+        sha = subprocess.run(["git", "-C", str(here), "rev-parse", "--short", "HEAD"], capture_output=True,
+                             text=True, timeout=5, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(here), "status", "--porcelain", "--", "."], capture_output=True,
+                               text=True, timeout=5).stdout.strip()
+        return f"{creditml.__version__}+{sha}{'.dirty' if dirty else ''}"
+    except (OSError, subprocess.SubprocessError):
+        return creditml.__version__
+
+
+def _flatten(prefix: str, value, out: dict) -> None:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _flatten(f"{prefix}.{k}" if prefix else str(k), v, out)
+    else:
+        out[prefix] = json.dumps(value) if isinstance(value, (list, tuple)) else value
+
+
+@contextmanager
+def pipeline_run(experiment: str, run_name: str, tags: dict[str, str]):
+    """A parent run that is deleted, not left half-written, if anything inside fails."""
+    exp = experiment_id(experiment)
+    run = mlflow.start_run(experiment_id=exp, run_name=run_name, tags=tags)
+    try:
+        yield run
+    except BaseException:
+        mlflow.end_run(status="FAILED")
+        MlflowClient().delete_run(run.info.run_id)
+        raise
+    else:
+        mlflow.end_run(status="FINISHED")
+
+
+def log_config(config_dict: dict) -> None:
+    flat: dict = {}
+    _flatten("", config_dict, flat)
+    params = {k: ("" if v is None else str(v))[:6000] for k, v in flat.items()}
+    items = list(params.items())
+    for i in range(0, len(items), 90):
+        mlflow.log_params(dict(items[i:i + 90]))
+    mlflow.log_text(yaml.safe_dump(config_dict, sort_keys=False), "config/pipeline.yaml")
+
+
+def log_metrics(metrics: dict[str, float]) -> None:
+    clean = {k: float(v) for k, v in metrics.items() if v is not None and pd.notna(v)}
+    mlflow.log_metrics(clean)
+
+
+def log_frame(frame: pd.DataFrame, artifact_path: str) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / Path(artifact_path).name
+        if path.suffix == ".csv":
+            frame.to_csv(path, index=False)
+        else:
+            frame.to_parquet(path)
+        mlflow.log_artifact(str(path), str(Path(artifact_path).parent) if "/" in artifact_path else None)
+
+
+def log_json(data, artifact_path: str) -> None:
+    mlflow.log_text(json.dumps(data, indent=1, default=str), artifact_path)
+
+
+def log_text(text: str, artifact_path: str) -> None:
+    mlflow.log_text(text, artifact_path)
+
+
+def log_model(bundle_dir: Path, example_record: str, example_output: pd.DataFrame) -> str:
+    """Log the pyfunc with signature and input example; return its model URI."""
+    from creditml.serving.pyfunc import CreditmlModel
+
+    example = pd.DataFrame({"record": [example_record]})
+    info = mlflow.pyfunc.log_model(
+        name="model", python_model=CreditmlModel(), artifacts={"bundle": str(bundle_dir)},
+        signature=infer_signature(example, example_output), input_example=example,
+        pip_requirements=[f"creditml=={creditml.__version__}"],
+    )
+    return info.model_uri
+
+
+def register(model_uri: str, name: str, tags: dict[str, str], description: str = "") -> str:
+    """Register ``model_uri`` as a new version of ``name`` with tags; return the version."""
+    client = MlflowClient()
+    try:
+        client.get_registered_model(name)
+    except mlflow.exceptions.MlflowException:
+        client.create_registered_model(name, description=description)
+    version = mlflow.register_model(model_uri, name, tags=tags)
+    return str(version.version)

@@ -1,0 +1,134 @@
+"""One pipeline run end to end: features -> tuned model -> evaluation -> MLflow run + version.
+
+Everything that can fail on bad input (config, data, task, too few positives) fails
+before an MLflow run is created; logging happens last, inside a run that is deleted
+if logging itself fails.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+
+from creditml.config import PipelineConfig
+from creditml.data import load_dataset
+from creditml.features.pipeline import FeatureResult, build_features
+from creditml.modeling.train import TrainedModel, check_trainable, train_model
+from creditml.serving.bundle import ModelBundle
+from creditml.modeling.assessment import assess
+from creditml.modeling.splits import time_split
+from creditml.registry.gates import evaluate_gates
+from creditml.tasks import build_instances
+
+
+@dataclass
+class RunSummary:
+    task: str
+    pipeline: str
+    run_id: str
+    model_name: str
+    version: str
+    metrics: dict[str, dict[str, float]]
+    candidates: int
+    selected: int
+    oracle_auc: float | None
+    tracking_uri: str
+    artifacts: str
+    study: str
+    gates_passed: bool
+    gate_reasons: list[str]
+
+    def as_json(self) -> str:
+        return json.dumps(self.__dict__, default=float)
+
+
+def data_fingerprint(cfg) -> str:
+    """SHA-256 over every declared table file (name and bytes)."""
+    digest = hashlib.sha256()
+    for name in sorted(cfg.tables):
+        digest.update(name.encode())
+        with open(cfg.path_of(name), "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+    return digest.hexdigest()[:16]
+
+
+def oracle_auc(dataset_dir: Path, task: str, predictions: pd.DataFrame) -> float | None:
+    """AUC of the generator's true probabilities on the same out-of-time instances."""
+    path = dataset_dir / "oracle.parquet"
+    if not path.exists():
+        return None
+    from sklearn.metrics import roc_auc_score
+
+    oracle = pd.read_parquet(path)
+    oracle = oracle[oracle.task == task].set_index("instance_id")
+    test = predictions[predictions.split == "test"]
+    common = test.index.intersection(oracle.index)
+    if len(common) < len(test) * 0.9:
+        return None
+    return float(roc_auc_score(test.loc[common, "label"], oracle.loc[common, "probability"]))
+
+
+def make_bundle(features: FeatureResult, trained: TrainedModel) -> ModelBundle:
+    cfg = features.config
+    dataset_cfg = load_dataset_config_of(cfg)
+    return ModelBundle(
+        dataset=dataset_cfg, task=cfg.task, features_settings=cfg.features,
+        definitions=features.selected_definitions, features=trained.features, categories=trained.categories,
+        booster=trained.booster, best_iteration=trained.best_iteration, scoring=cfg.scoring,
+        descriptions=features.all_descriptions(), engine=cfg.features.engine,
+    )
+
+
+def load_dataset_config_of(cfg: PipelineConfig):
+    from creditml.config import load_dataset_config
+
+    return load_dataset_config(cfg.dataset)
+
+
+def preflight(cfg: PipelineConfig):
+    """Everything checkable before any computation or MLflow run: config, data, task, positives."""
+    dataset = load_dataset(cfg.dataset)
+    instances = build_instances(dataset, cfg.task)
+    check_trainable(instances.labels, time_split(instances.times, cfg.split), cfg.training.min_positives,
+                    cfg.task.name)
+    return dataset
+
+
+def run_pipeline(cfg: PipelineConfig, progress: Callable[[str], None] | None = None) -> RunSummary:
+    from creditml.registry import tracking
+    from creditml.registry.logging_run import log_pipeline_run
+
+    say = progress or (lambda step: None)
+    dataset = preflight(cfg)
+    fingerprint = data_fingerprint(dataset.config)
+    features = build_features(cfg, dataset=dataset, progress=say)
+    uri = tracking.configure()
+    storage = tracking.optuna_storage(cfg.tuning.storage)
+    say(f"tuning XGBoost ({cfg.tuning.n_trials} trials)")
+    trained = train_model(features, cfg, storage=storage, data_fingerprint=fingerprint,
+                          on_trial=lambda done, total: say(f"tuning XGBoost: trial {done}/{total}"))
+    bundle = make_bundle(features, trained)
+    oracle = oracle_auc(Path(cfg.dataset).parent, cfg.task.name, trained.predictions)
+    say("measuring the gates")
+    assessment = assess(trained, features.matrix, list(features.selector.leakage_flags_), dataset,
+                        cfg.task.target, cfg.gates)
+    decision = evaluate_gates(assessment.gate_inputs, cfg.gates)
+    say("logging the run and registering the model")
+    with tempfile.TemporaryDirectory() as tmp:
+        bundle_dir = bundle.save(Path(tmp) / "bundle")
+        run_id, version, artifacts = log_pipeline_run(cfg, dataset, features, trained, bundle, bundle_dir,
+                                                      fingerprint, oracle, assessment, decision)
+    return RunSummary(
+        task=cfg.task.name, pipeline=cfg.name, run_id=run_id, model_name=cfg.registry.model_name if cfg.registry else "",
+        version=version, metrics={s: {k[len(s) + 1:]: v for k, v in m.as_flat_dict(s).items()} for s, m in trained.metrics.items()},
+        candidates=int(features.matrix.shape[1]), selected=len(features.selected), oracle_auc=oracle,
+        tracking_uri=uri, artifacts=artifacts, study=trained.tuning.study_name,
+        gates_passed=decision.passed, gate_reasons=decision.reasons,
+    )

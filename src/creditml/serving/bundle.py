@@ -1,0 +1,148 @@
+"""Everything a trained model needs to score raw records, saved as one folder.
+
+The same :class:`ModelBundle` scores in training (offline evaluation), in the MLflow
+pyfunc, in the REST server and in batch scoring, so features are computed by the same
+code from the same saved definitions everywhere.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import featuretools as ft
+import numpy as np
+import pandas as pd
+import xgboost as xgb
+
+from creditml.config import DatasetConfig, FeatureSettings, ScoringSettings, TaskSpec
+from creditml.data import Dataset
+from creditml.features.compute import compute_matrix
+from creditml.features.entityset import build_entityset
+from creditml.features.paths import feature_paths
+from creditml.modeling.frame import model_frame
+from creditml.modeling.scorecard import ScoreScale
+from creditml.serving.records import tables_from_records
+
+OUTPUT_COLUMNS = ["instance_id", "probability", "score", "band", "reason_codes"]
+
+
+@dataclass
+class ModelBundle:
+    dataset: DatasetConfig  # column contracts only; file locations are irrelevant here
+    task: TaskSpec
+    features_settings: FeatureSettings
+    definitions: list  # featuretools definitions of the selected DFS features
+    features: list[str]  # model inputs in order (DFS and graph names)
+    categories: dict[str, list[str]]
+    booster: xgb.Booster
+    best_iteration: int
+    scoring: ScoringSettings
+    descriptions: dict[str, str] = field(default_factory=dict)
+    engine: str = "fast"
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, folder: Path) -> Path:
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        ft.save_features(self.definitions, str(folder / "features.json"))
+        self.booster.save_model(str(folder / "booster.ubj"))
+        meta = {
+            "dataset": self.dataset.model_dump(mode="json", exclude={"base_dir"}),
+            "task": self.task.model_dump(mode="json"),
+            "features_settings": self.features_settings.model_dump(mode="json"),
+            "features": self.features, "categories": self.categories, "best_iteration": self.best_iteration,
+            "scoring": self.scoring.model_dump(mode="json"), "descriptions": self.descriptions,
+            "engine": self.engine,
+        }
+        (folder / "bundle.json").write_text(json.dumps(meta, indent=1))
+        return folder
+
+    @classmethod
+    def load(cls, folder: Path) -> "ModelBundle":
+        folder = Path(folder)
+        meta = json.loads((folder / "bundle.json").read_text())
+        booster = xgb.Booster()
+        booster.load_model(str(folder / "booster.ubj"))
+        return cls(
+            dataset=DatasetConfig.model_validate(meta["dataset"]), task=TaskSpec.model_validate(meta["task"]),
+            features_settings=FeatureSettings.model_validate(meta["features_settings"]),
+            definitions=ft.load_features(str(folder / "features.json")), features=meta["features"],
+            categories=meta["categories"], booster=booster, best_iteration=meta["best_iteration"],
+            scoring=ScoringSettings.model_validate(meta["scoring"]), descriptions=meta["descriptions"],
+            engine=meta["engine"],
+        )
+
+    # ------------------------------------------------------------------ scoring
+    @property
+    def index_name(self) -> str:
+        return self.dataset.tables[self.task.target].primary_key
+
+    @property
+    def paths(self):
+        return feature_paths(self.definitions)
+
+    def cutoff_times(self, records: list[dict]) -> pd.DataFrame:
+        ids, times = [], []
+        for record in records:
+            ids.append(record["instance"][self.index_name])
+            times.append(record.get("cutoff_time") or record["instance"].get(self.task.cutoff))
+        frame = pd.DataFrame({self.index_name: ids, "time": pd.to_datetime(pd.Series(times), format="ISO8601")})
+        return frame
+
+    def feature_matrix(self, records: list[dict]) -> pd.DataFrame:
+        """Model features of each record's instance as of its cutoff, in record order."""
+        tables = tables_from_records(self.dataset, self.task.target, records)
+        dataset = Dataset(self.dataset, tables)
+        cutoff = self.cutoff_times(records)
+        key_type = tables[self.task.target][self.index_name].dtype
+        cutoff[self.index_name] = cutoff[self.index_name].astype(key_type)
+        es = build_entityset(dataset, self.features_settings.ignore_columns)
+        matrix = compute_matrix(self.definitions, es, cutoff, self.engine).loc[cutoff[self.index_name].values]
+        if self.features_settings.graph is not None:
+            from creditml.features.graph import graph_features
+            from creditml.features.pipeline import graph_inputs
+            from creditml.tasks import TaskInstances
+
+            inst = TaskInstances(self.task, self.index_name, cutoff, pd.Series(0, index=cutoff[self.index_name]),
+                                 cutoff["time"].max(), {})
+            links, inst_frame, applications, confirmations = graph_inputs(
+                dataset, self.task.target, self.features_settings.graph, inst)
+            graph = graph_features(links, inst_frame, applications, self.features_settings.graph, confirmations)
+            graph.index = matrix.index
+            matrix = pd.concat([matrix, graph], axis=1)
+        return matrix
+
+    def margins(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """Margin and per-feature contributions (XGBoost's exact TreeSHAP; last column = bias)."""
+        dm = xgb.DMatrix(model_frame(X, self.features, self.categories), enable_categorical=True)
+        rng = (0, self.best_iteration + 1)
+        contribs = self.booster.predict(dm, pred_contribs=True, iteration_range=rng)
+        return contribs.sum(axis=1), contribs
+
+    def score_matrix(self, X: pd.DataFrame) -> pd.DataFrame:
+        margin, contribs = self.margins(X)
+        proba = 1.0 / (1.0 + np.exp(-margin))
+        scale = ScoreScale.from_settings(self.scoring)
+        scores = scale.score(proba)
+        reasons = [json.dumps(self.reason_codes(row, X.iloc[i])) for i, row in enumerate(contribs[:, :-1])]
+        return pd.DataFrame({"instance_id": X.index.values, "probability": proba, "score": np.round(scores, 1),
+                             "band": scale.band(scores), "reason_codes": reasons})
+
+    def reason_codes(self, contributions: np.ndarray, values: pd.Series) -> list[dict]:
+        """The features that pushed this instance's risk up most, strongest first."""
+        order = np.argsort(-contributions)[: self.scoring.reason_codes]
+        out = []
+        for j in order:
+            if contributions[j] <= 0:
+                break
+            name = self.features[j]
+            value = values.get(name)
+            out.append({"feature": name, "description": self.descriptions.get(name, name),
+                        "value": None if pd.isna(value) else (value.item() if hasattr(value, "item") else value),
+                        "contribution": round(float(contributions[j]), 6)})
+        return out
+
+    def score(self, records: list[dict]) -> pd.DataFrame:
+        return self.score_matrix(self.feature_matrix(records))

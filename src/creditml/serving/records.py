@@ -1,0 +1,133 @@
+"""Raw relational records: the JSON shape a served model scores.
+
+One record per instance::
+
+    {
+      "instance": {"application_id": 1001, "customer_id": 7, "applied_at": "2024-03-01T10:00:00", ...},
+      "related": {
+        "customers":    [{"customer_id": 7, "created_at": "2019-05-02", ...}],
+        "loans":        [{...}, ...],          # earlier loans of the customer
+        "installments": [{...}, ...],
+        ...                                    # any declared table; rows dated after the cutoff are ignored
+      },
+      "cutoff_time": "2024-03-01T10:00:00"   # optional; default: the instance's cutoff column
+    }
+
+``records_for`` cuts such records out of a dataset (for tests, the demo and batch
+scoring); ``tables_from_records`` turns records back into typed tables.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+
+import numpy as np
+import pandas as pd
+
+from creditml.config import DatasetConfig
+from creditml.data.loading import anchor_timestamp, coerce_column
+
+
+def _jsonable(value):
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NaT or value is pd.NA:
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def frame_rows(frame: pd.DataFrame) -> list[dict]:
+    return [{k: _jsonable(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
+
+
+def rows_reached(cfg: DatasetConfig, tables: dict[str, pd.DataFrame], target: str, ids, paths) -> dict[str, set]:
+    """Keys of the rows each relationship path reaches from the given instances."""
+    pk = cfg.tables[target].primary_key
+    keys: dict[str, set] = defaultdict(set)
+    keys[target].update(ids)
+    for path in paths:
+        frame = tables[target][tables[target][pk].isin(ids)]
+        for hop in path:
+            if hop.forward:  # child -> parent
+                parent = tables[hop.parent]
+                frame = parent[parent[hop.parent_column].isin(frame[hop.child_column].dropna())]
+                keys[hop.parent].update(frame[cfg.tables[hop.parent].primary_key])
+            else:  # parent -> children
+                child = tables[hop.child]
+                frame = child[child[hop.child_column].isin(frame[hop.parent_column].dropna())]
+                keys[hop.child].update(frame[cfg.tables[hop.child].primary_key])
+    return keys
+
+
+def identifier_component(links: pd.DataFrame, instance_col: str, value_col: str, time_col: str,
+                         instance_id, cutoff: pd.Timestamp) -> pd.DataFrame:
+    """Sightings (as of ``cutoff``) of the instance's connected group in the identifier graph."""
+    seen = links[links[time_col] <= cutoff]
+    apps, values = {instance_id}, set()
+    while True:
+        new_values = set(seen.loc[seen[instance_col].isin(apps), value_col]) - values
+        if not new_values:
+            break
+        values |= new_values
+        apps |= set(seen.loc[seen[value_col].isin(new_values), instance_col])
+    return seen[seen[value_col].isin(values) | seen[instance_col].isin(apps)]
+
+
+def records_for(cfg: DatasetConfig, tables: dict[str, pd.DataFrame], target: str, ids, paths,
+                graph=None, cutoff_column: str | None = None) -> list[dict]:
+    """One record per instance id holding every row its features read (the model applies the cutoff).
+
+    ``graph`` (:class:`GraphSettings`) adds the instance's identifier group as of its cutoff:
+    the sightings and the target rows of the applications in it.
+    """
+    pk = cfg.tables[target].primary_key
+    out = []
+    for instance_id in ids:
+        keys = rows_reached(cfg, tables, target, [instance_id], paths)
+        instance_row = tables[target][tables[target][pk] == instance_id]
+        if graph is not None:
+            cutoff = instance_row[cutoff_column or cfg.tables[target].time_index].iloc[0]
+            group = identifier_component(tables[graph.table], graph.instance_column, graph.value_column,
+                                         graph.time_column, instance_id, cutoff)
+            keys[graph.table].update(group[cfg.tables[graph.table].primary_key])
+            keys[target].update(group[graph.instance_column])
+        related = {}
+        for name, spec in cfg.tables.items():
+            chosen = keys.get(name, set()) - ({instance_id} if name == target else set())
+            if chosen:
+                related[name] = frame_rows(tables[name][tables[name][spec.primary_key].isin(chosen)])
+        out.append({"instance": frame_rows(instance_row)[0], "related": related})
+    return out
+
+
+def tables_from_records(cfg: DatasetConfig, target: str, records: list[dict]) -> dict[str, pd.DataFrame]:
+    """Typed tables holding every row of every record (duplicates by key dropped)."""
+    rows: dict[str, list[dict]] = defaultdict(list)
+    for record in records:
+        rows[target].append(record["instance"])
+        for name, table_rows in (record.get("related") or {}).items():
+            rows[name].extend(table_rows)
+    anchor = anchor_timestamp(cfg) if cfg.time_anchor else None
+    out = {}
+    for name, spec in cfg.tables.items():
+        raw = pd.DataFrame(rows.get(name, []))
+        frame = pd.DataFrame(index=raw.index)
+        for col, cspec in spec.columns.items():
+            values = raw[col] if col in raw.columns else pd.Series([None] * len(raw), index=raw.index, dtype=object)
+            if cspec.type == "datetime" and cspec.offset_unit is None:
+                values = pd.to_datetime(values, errors="coerce", format="ISO8601")
+            frame[col] = coerce_column(values, cspec.type, cspec.offset_unit, anchor)
+        if spec.anchor_column and spec.time_index:
+            frame[spec.time_index] = anchor
+        if len(frame):
+            frame = frame.drop_duplicates(subset=[spec.primary_key], keep="first").reset_index(drop=True)
+        out[name] = frame
+    return out
+
+
+def parse_records(values) -> list[dict]:
+    """Records from JSON strings or dicts (the pyfunc's ``record`` column)."""
+    return [json.loads(v) if isinstance(v, (str, bytes)) else v for v in values]

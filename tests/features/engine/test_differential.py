@@ -1,0 +1,56 @@
+"""The engine against featuretools on random relational worlds and DFS settings."""
+
+from __future__ import annotations
+
+import warnings
+
+import featuretools as ft
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from creditml.features.engine import calculate_feature_matrix
+from tests.features.engine._world import assert_same, cutoffs, make_world
+
+warnings.filterwarnings("ignore", category=FutureWarning, module=r"featuretools(\.|$)")
+
+AGG = ["count", "sum", "mean", "max", "min", "std", "num_unique", "mode", "percent_true", "trend",
+       "time_since_last", "time_since_first", "avg_time_between", "skew"]
+TRANS = ["month", "weekday", "is_null"]
+WHERE = ["count", "sum", "mean", "percent_true", "max"]
+
+
+def _features(es, depth, agg, trans, where):
+    es.add_interesting_values(dataframe_name="installments", values={"status": ["late", "missed"]})
+    es.add_interesting_values(dataframe_name="loans", values={"purpose": ["car"]})
+    return ft.dfs(entityset=es, target_dataframe_name="customers", agg_primitives=agg, trans_primitives=trans,
+                  where_primitives=where, max_depth=depth, features_only=True)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    sizes=st.tuples(st.integers(1, 12), st.integers(0, 30), st.integers(0, 80)),
+    depth=st.integers(1, 2),
+    agg=st.lists(st.sampled_from(AGG), min_size=1, max_size=6, unique=True),
+    trans=st.lists(st.sampled_from(TRANS), max_size=3, unique=True),
+    where=st.lists(st.sampled_from(WHERE), max_size=3, unique=True),
+    null_rate=st.sampled_from([0.0, 0.2, 0.6]),
+    jitter=st.booleans(),
+)
+def test_engine_matches_featuretools(seed, sizes, depth, agg, trans, where, null_rate, jitter):
+    es = make_world(seed, *sizes, null_rate=null_rate, jitter=jitter)
+    features = _features(es, depth, agg, trans, where)
+    ct = cutoffs(seed, es, jitter=jitter)
+    ref = ft.calculate_feature_matrix(features, es, cutoff_time=ct, verbose=False)
+    got = calculate_feature_matrix(features, es, ct, chunk_size=5)
+    assert_same(ref, got)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_all_primitives_depth_two(seed):
+    es = make_world(seed, 15, 40, 120, jitter=seed == 2)
+    features = _features(es, 2, AGG, TRANS, WHERE)
+    ct = cutoffs(seed, es, jitter=seed == 2)
+    assert_same(ft.calculate_feature_matrix(features, es, cutoff_time=ct, verbose=False),
+                calculate_feature_matrix(features, es, ct))

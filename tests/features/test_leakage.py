@@ -1,0 +1,63 @@
+"""The one rule: no feature of an instance may see data from after its cutoff.
+
+For every task on the built-in world: change every row dated after t0 (values, times,
+late-known columns, extra rows), recompute the same saved definitions, and require the
+features of instances with cutoff <= t0 to be unchanged, while instances after t0 do
+change (so the perturbation is strong enough for the test to fail).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from creditml.config import load_pipeline_config
+from creditml.data import load_dataset
+from creditml.features.compute import compute_matrix
+from creditml.features.dfs import build_candidates
+from creditml.features.entityset import build_entityset
+from creditml.features.pipeline import _graph_args
+from creditml.tasks import build_instances
+from tests.conftest import PIPELINES, WORLD_TASKS
+from tests.leakage import perturb_after
+
+
+def _features(dataset, cfg, candidates, instances, chosen):
+    es = build_entityset(dataset, cfg.features.ignore_columns)
+    cutoff = instances.cutoff_time[instances.cutoff_time[instances.index_name].isin(chosen)]
+    matrix = compute_matrix(candidates, es, cutoff, cfg.features.engine)
+    if cfg.features.graph is not None:
+        from creditml.features.graph import graph_features
+
+        sub = type(instances)(instances.task, instances.index_name, cutoff.reset_index(drop=True),
+                              instances.labels.loc[cutoff[instances.index_name]], instances.as_of, {})
+        graph = graph_features(*_graph_args(dataset, cfg, sub))
+        graph.index = matrix.index
+        matrix = pd.concat([matrix, graph], axis=1)
+    return matrix
+
+
+@pytest.mark.parametrize("task", WORLD_TASKS)
+def test_features_do_not_see_after_the_cutoff(task, small_world):
+    cfg = load_pipeline_config(PIPELINES / f"{task}.yaml", dataset=small_world)
+    dataset = load_dataset(cfg.dataset)
+    instances = build_instances(dataset, cfg.task)
+    times = instances.times
+    t0 = times.sort_values().iloc[len(times) // 2]
+    before_ids = times[times <= t0].sample(40, random_state=1).index
+    after_ids = times[times > t0].sample(40, random_state=1).index
+    chosen = before_ids.append(after_ids)
+
+    es = build_entityset(dataset, cfg.features.ignore_columns)
+    candidates = build_candidates(es, cfg.task.target, cfg.features, interesting_until=t0)
+    assert len(candidates) >= 500
+
+    original = _features(dataset, cfg, candidates, instances, chosen)
+    changed = _features(perturb_after(dataset, t0, seed=3), cfg, candidates, instances, chosen)
+
+    pd.testing.assert_frame_equal(original.loc[before_ids], changed.loc[before_ids], check_exact=True)
+    moved = (original.loc[after_ids].astype("string") != changed.loc[after_ids].astype("string")).any()
+    assert moved.sum() > 0.2 * original.shape[1], "the perturbation is too weak to catch leakage"
+    if cfg.features.graph is not None:
+        graph_cols = [c for c in original.columns if c.startswith("GRAPH_")]
+        assert graph_cols and moved[graph_cols].any()
