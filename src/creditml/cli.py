@@ -22,8 +22,10 @@ warnings.filterwarnings("ignore", category=FutureWarning, module=r"featuretools(
 
 app = typer.Typer(help="creditml: relational credit-risk models from raw tables to a served champion.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-console = Console()
-err_console = Console(stderr=True)
+# piped output (logs, CI) gets room for tables instead of rich's 80-column default
+_WIDTH = None if sys.stdout.isatty() else 160
+console = Console(width=_WIDTH)
+err_console = Console(stderr=True, width=_WIDTH)
 
 
 def handles_errors(fn: Callable) -> Callable:
@@ -237,7 +239,7 @@ def audit(model: str = typer.Argument(...)) -> None:
     _registry()
     table = Table(title=f"audit of {model}", title_justify="left")
     for col in ("when", "action", "alias", "from", "to / version", "who", "why"):
-        table.add_column(col)
+        table.add_column(col, no_wrap=col not in {"who", "why"})
     for e in entries(model):
         if e["action"] == "alias":
             table.add_row(e["at"], "alias", e["alias"], str(e.get("from") or "-"), str(e.get("to") or "-"),

@@ -138,11 +138,11 @@ def dependence_figure(name: str, x: pd.Series, s: np.ndarray, categorical: bool,
 
 def importance_figure(importance: pd.Series) -> Figure:
     """Horizontal bars of mean |SHAP|, largest on top."""
-    fig = Figure(figsize=(7.5, 0.28 * len(importance) + 0.9), layout="constrained")
+    fig = Figure(figsize=(7.5, 0.3 * len(importance) + 0.9), layout="constrained")
     ax = fig.add_subplot()
     names = list(importance.index)[::-1]
     ax.barh(range(len(names)), importance.to_numpy()[::-1], color="#3465a4")
-    ax.set_yticks(range(len(names)), [short(n, 50) for n in names], fontsize=7)
+    ax.set_yticks(range(len(names)), [short(n, 50) for n in names], fontsize=9)
     ax.set_xlabel("mean |SHAP value|", fontsize=8)
     ax.tick_params(axis="x", labelsize=8)
     ax.grid(True, axis="x", alpha=0.3)

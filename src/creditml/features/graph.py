@@ -110,7 +110,7 @@ from creditml.features._graph_groups import GroupInputs, group_features
 PREFIX = "GRAPH_"
 ANY_KIND = "any"
 NS_PER_DAY = 86_400 * 1_000_000_000
-_MAX_PAIRS_PER_CHUNK = 4_000_000
+_MAX_PAIRS_PER_CHUNK = 1_000_000
 
 
 class GraphInputError(CreditmlError, ValueError):

@@ -73,26 +73,33 @@ def promote(name: str, version: str, by: str = "creditml promote") -> str | None
     if previous == str(version):
         raise RegistryError(f"model {name!r}: version {version} is already the champion")
     reviewer = mv.tags.get("creditml.reviewer", "")
-    _move_alias(name, CHAMPION, str(version), {"by": by, "why": f"approved by {reviewer}"})
+    _move_alias(name, CHAMPION, str(version), {"kind": "promote", "by": by, "why": f"approved by {reviewer}"})
     return previous
+
+
+def champion_stack(name: str) -> list[str]:
+    """Champions in force, oldest first: promotions push a version, rollbacks pop one."""
+    stack: list[str] = []
+    for entry in store.audit_entries(name):
+        if entry.get("action") != "alias" or entry.get("alias") != CHAMPION:
+            continue
+        if entry.get("kind") == "rollback":
+            stack.pop()
+        else:
+            stack.append(entry["to"])
+    return stack
 
 
 def rollback(name: str, by: str = "creditml rollback") -> tuple[str, str]:
     """Restore the champion before the current one; return (from, to)."""
     store.require_model(name)
-    current = store.alias_version(name, CHAMPION)
-    if current is None:
+    stack = champion_stack(name)
+    if not stack:
         raise RegistryError(f"model {name!r} has no champion to roll back")
-    history = [e for e in store.audit_entries(name) if e.get("action") == "alias" and e.get("alias") == CHAMPION]
-    # walk back: the champion before the current one is the 'from' of the change that made it champion
-    previous = None
-    for entry in reversed(history):
-        if entry.get("to") == current and entry.get("from"):
-            previous = entry["from"]
-            break
-    if previous is None:
-        raise RegistryError(f"model {name!r}: version {current} is the first champion; there is nothing to roll back to")
-    _move_alias(name, CHAMPION, previous, {"by": by, "why": f"rollback from version {current}"})
+    if len(stack) < 2:
+        raise RegistryError(f"model {name!r}: version {stack[-1]} is the first champion; there is nothing to roll back to")
+    current, previous = stack[-1], stack[-2]
+    _move_alias(name, CHAMPION, previous, {"kind": "rollback", "by": by, "why": f"rollback from version {current}"})
     return current, previous
 
 

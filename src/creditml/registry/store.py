@@ -36,7 +36,7 @@ def versions(name: str) -> list[str]:
         found = client().search_model_versions(f"name='{name}'")
     except MlflowException:
         found = []
-    return sorted((v.version for v in found), key=int)
+    return sorted((str(v.version) for v in found), key=int)
 
 
 def require_model(name: str):

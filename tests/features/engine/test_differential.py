@@ -30,7 +30,7 @@ def _features(es, depth, agg, trans, where):
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     seed=st.integers(0, 2**31 - 1),
-    sizes=st.tuples(st.integers(1, 12), st.integers(0, 30), st.integers(0, 80)),
+    sizes=st.tuples(st.integers(1, 12), st.integers(1, 30), st.integers(1, 80)),
     depth=st.integers(1, 2),
     agg=st.lists(st.sampled_from(AGG), min_size=1, max_size=6, unique=True),
     trans=st.lists(st.sampled_from(TRANS), max_size=3, unique=True),
