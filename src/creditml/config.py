@@ -258,6 +258,11 @@ class GraphSettings(_Strict):
     customer_column: str | None = None  # column of the target table naming the customer
     label: str | None = None  # dataset label whose known positives are counted (known_at <= cutoff)
     burst_days: list[int] = Field(default_factory=lambda: [1, 7, 30])
+    # kinds that do not join connected groups: identifiers legitimately shared by many
+    # unrelated people (an employer's switchboard) would merge everyone into one group
+    group_ignore_kinds: list[str] = Field(default_factory=list)
+    # the kinds with their own columns; fixed on the training period by the pipeline
+    kinds: list[str] | None = None
 
 
 class FeatureSettings(_Strict):

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from creditml.config import GraphSettings
-from creditml.features.graph import graph_feature_names, graph_features
+from creditml.features.graph import graph_feature_names, graph_features, graph_kinds
 
 DAY = pd.Timedelta(days=1)
 T0 = pd.Timestamp("2024-01-01")
@@ -451,8 +451,45 @@ def test_missing_columns_raise_value_error(example, table, column):
                        tables["confirmations"])
 
 
+def test_kinds_fixed_until_a_time(example):
+    links, applications, _ = example
+    late = pd.DataFrame({"application_id": ["B5"], "value": ["e@x"], "kind": ["email"], "seen_at": [_day(70)]})
+    links = pd.concat([links, late], ignore_index=True)
+    assert graph_kinds(links, SETTINGS) == ["contact_phone", "device", "email", "phone"]
+    kinds = graph_kinds(links, SETTINGS, until=_day(60))
+    assert kinds == ["contact_phone", "device", "phone"]
+    f = graph_features(links, _instances(applications, ["B5"]), applications, SETTINGS, kinds=kinds)
+    assert "GRAPH_shared_apps_email" not in f.columns
+    assert f.loc["B5", "GRAPH_identifiers"] == 3
+
+
 def test_unknown_instance_raises(example):
     links, applications, _ = example
     inst = pd.DataFrame({"instance_id": ["nope"], "cutoff": [_day(3)], "customer": ["x"]})
     with pytest.raises(ValueError, match="not in table 'applications'"):
         graph_features(links, inst, applications, SETTINGS)
+
+
+def test_ignored_kinds_do_not_join_groups_but_still_count_as_shared(example):
+    links, applications, confirmations = example
+    inst = _instances(applications, ["B5"])
+    joined = graph_features(links, inst, applications, SETTINGS, confirmations)
+    split = graph_features(links, inst, applications,
+                           SETTINGS.model_copy(update={"group_ignore_kinds": ["contact_phone"]}), confirmations)
+    # the broker's number joins the dandelion into one group unless contact phones are ignored for groups
+    assert joined["GRAPH_group_apps"].iloc[0] == 5
+    assert split["GRAPH_group_apps"].iloc[0] == 1
+    assert split["GRAPH_shared_apps_contact_phone"].iloc[0] == joined["GRAPH_shared_apps_contact_phone"].iloc[0] == 4
+
+
+def test_every_feature_has_a_description(example):
+    from creditml.features.graph import describe_graph_feature
+
+    names = graph_feature_names(["device", "contact_phone"], [1, 7], True)
+    sentences = [describe_graph_feature(n) for n in names]
+    assert all(s.startswith("Graph: ") and s.endswith("as of the cutoff.") for s in sentences)
+    assert describe_graph_feature("GRAPH_burst_apps_7d") == \
+        "Graph: other applications sharing an identifier with this one in the last 7 days, as of the cutoff."
+    assert describe_graph_feature("GRAPH_shared_customers_device") == \
+        "Graph: other customers sharing this application's device, as of the cutoff."
+    assert len(set(sentences)) == len(sentences)

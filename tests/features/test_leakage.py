@@ -16,7 +16,7 @@ from creditml.data import load_dataset
 from creditml.features.compute import compute_matrix
 from creditml.features.dfs import build_candidates
 from creditml.features.entityset import build_entityset
-from creditml.features.pipeline import _graph_args
+from creditml.features.pipeline import _graph_args, fix_graph_kinds
 from creditml.tasks import build_instances
 from tests.conftest import PIPELINES, WORLD_TASKS
 from tests.leakage import perturb_after
@@ -48,6 +48,7 @@ def test_features_do_not_see_after_the_cutoff(task, small_world):
     after_ids = times[times > t0].sample(40, random_state=1).index
     chosen = before_ids.append(after_ids)
 
+    cfg = fix_graph_kinds(cfg, dataset, until=t0)
     es = build_entityset(dataset, cfg.features.ignore_columns)
     candidates = build_candidates(es, cfg.task.target, cfg.features, interesting_until=t0)
     assert len(candidates) >= 500

@@ -160,6 +160,24 @@ def graph_feature_names(
     return names
 
 
+def graph_kinds(links: pd.DataFrame, settings: GraphSettings, until: object | None = None) -> list[object]:
+    """The identifier kinds that get their own columns: the sorted distinct kinds of the
+    sightings stamped at or before ``until`` (all of them when ``until`` is None).
+
+    Fix the kinds once (e.g. on the training period, like featuretools' interesting
+    values) and pass them to :func:`graph_features` as ``kinds=``: the default (every
+    kind in ``links``) makes the *column set* depend on rows after a cutoff, e.g. a kind
+    first seen later adds a column.
+    """
+    if not settings.kind_column:
+        return [ANY_KIND]
+    _require(links, "links", [settings.kind_column, settings.time_column])
+    rows = links
+    if until is not None:
+        rows = links[_to_ns(links[settings.time_column], "links", settings.time_column) <= pd.Timestamp(until).value]
+    return sorted(pd.unique(rows[settings.kind_column].dropna()).tolist(), key=str)
+
+
 # ---------------------------------------------------------------------- validation
 
 
@@ -336,6 +354,8 @@ def graph_features(
     l_app = app_index.get_indexer(links[s.instance_column])
     l_time = _to_ns(links[s.time_column], "links", s.time_column)
     l_val_codes, _ = pd.factorize(links[s.value_column])
+    if kinds is None and s.kinds is not None:
+        kinds = list(s.kinds)
     if s.kind_column:
         kind_series = links[s.kind_column]
         if kinds is None:
@@ -357,7 +377,11 @@ def graph_features(
     sl_kind = l_kind[keep]
     sl_vis = np.maximum(l_time[keep], app_time[sl_app])  # when the edge becomes visible
 
-    sight = pd.DataFrame({"app": sl_app, "val": sl_val, "kind": sl_kind, "vis": sl_vis})
+    if s.kind_column and s.group_ignore_kinds:
+        grouped = ~links[s.kind_column].isin(s.group_ignore_kinds).to_numpy()[keep]
+    else:
+        grouped = np.ones(len(sl_app), dtype=bool)
+    sight = pd.DataFrame({"app": sl_app, "val": sl_val, "kind": sl_kind, "vis": sl_vis, "grouped": grouped})
     # application--identifier edges (any kind): one per pair, visible from its first sighting
     edges = sight.groupby(["val", "app"], sort=False, as_index=False)["vis"].min()
     edges = edges.sort_values(["val", "vis", "app"], kind="stable", ignore_index=True)
@@ -470,8 +494,12 @@ def graph_features(
         c_known = _to_ns(confirmations["known_at"], "confirmations", "known_at")
         ok = (c_app >= 0) & (c_known != _NAT)
         np.minimum.at(conf_time, c_app[ok], c_known[ok])
+    # connected groups use only the kinds that may join them (settings.group_ignore_kinds)
+    g_edges = sight[sight["grouped"]].groupby(["val", "app"], sort=False, as_index=False)["vis"].min()
+    g_edges = g_edges.sort_values(["val", "vis", "app"], kind="stable", ignore_index=True)
     groups = group_features(GroupInputs(
-        edge_app=e_app, edge_val=e_val, edge_vis=e_vis, n_apps=n_apps, app_customer=app_cust,
+        edge_app=g_edges["app"].to_numpy(), edge_val=g_edges["val"].to_numpy(), edge_vis=g_edges["vis"].to_numpy(),
+        n_apps=n_apps, app_customer=app_cust,
         confirmed_at=conf_time, query_app=inst_app.astype(np.int64), query_time=cutoff,
         with_customers=with_customers,
     ))
@@ -512,3 +540,38 @@ def _chunks(rows: np.ndarray, lengths: np.ndarray, budget: int):
             b = int(np.searchsorted(rows, rows[b - 1], side="right"))
         yield a, b
         a = b
+
+
+_DESCRIPTIONS = {
+    "shared_apps_total": "other applications sharing any identifier with this one",
+    "shared_customers_total": "other customers sharing any identifier with this application",
+    "shared_apps_max_identifier": "most other applications on one single identifier of this application",
+    "shared_customers_max_identifier": "most other customers on one single identifier of this application",
+    "identifiers": "distinct identifiers of this application",
+    "group_apps": "applications in this application's connected identifier group",
+    "group_identifiers": "identifiers in this application's connected group",
+    "group_customers": "customers in this application's connected group",
+    "group_links": "application-identifier links in this application's connected group",
+    "group_density": "density of this application's identifier group (links / (applications x identifiers))",
+    "group_cycles": "independent cycles in this application's identifier group (0 for a star, high for a ring)",
+    "group_confirmed": "other applications of the group already confirmed as fraud",
+    "group_confirmed_share": "share of the group's other applications already confirmed as fraud",
+    "identifier_age_days_min": "days since the youngest identifier of this application was first seen",
+    "identifier_age_days_max": "days since the oldest identifier of this application was first seen",
+}
+
+
+def describe_graph_feature(name: str) -> str:
+    """A sentence for a graph feature name, as of the application's cutoff time."""
+    key = name[len(PREFIX):] if name.startswith(PREFIX) else name
+    if key in _DESCRIPTIONS:
+        text = _DESCRIPTIONS[key]
+    elif m := re.fullmatch(r"burst_apps_(\d+)d", key):
+        text = f"other applications sharing an identifier with this one in the last {m.group(1)} days"
+    elif m := re.fullmatch(r"shared_(apps|customers)_(.+)", key):
+        text = f"other {'applications' if m.group(1) == 'apps' else 'customers'} sharing this application's {m.group(2)}"
+    elif m := re.fullmatch(r"identifier_age_days_(.+)", key):
+        text = f"days since this application's {m.group(1)} was first seen by anyone"
+    else:
+        text = key.replace("_", " ")
+    return f"Graph: {text}, as of the cutoff."

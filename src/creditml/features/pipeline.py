@@ -76,6 +76,18 @@ def graph_inputs(dataset: Dataset, target: str, settings: GraphSettings, instanc
     return dataset.tables[settings.table], inst, applications, confirmations
 
 
+def fix_graph_kinds(cfg: PipelineConfig, dataset: Dataset, until: pd.Timestamp) -> PipelineConfig:
+    """Fix the graph's per-kind columns on data known by ``until``, like interesting values."""
+    graph = cfg.features.graph
+    if graph is None or graph.kinds is not None:
+        return cfg
+    from creditml.features.graph import graph_kinds
+
+    kinds = [str(k) for k in graph_kinds(dataset.tables[graph.table], graph, until=until)]
+    features = cfg.features.model_copy(update={"graph": graph.model_copy(update={"kinds": kinds})})
+    return cfg.model_copy(update={"features": features})
+
+
 def build_features(cfg: PipelineConfig, dataset: Dataset | None = None, progress=None) -> FeatureResult:
     """Run the feature stage; ``progress(step: str)`` is called before each step."""
     say = progress or (lambda step: None)
@@ -86,6 +98,7 @@ def build_features(cfg: PipelineConfig, dataset: Dataset | None = None, progress
     say("building the entityset")
     es = build_entityset(dataset, cfg.features.ignore_columns)
     train_end = instances.times[split == "train"].max()
+    cfg = fix_graph_kinds(cfg, dataset, until=train_end)
     say("generating DFS candidate definitions")
     candidates = build_candidates(es, cfg.task.target, cfg.features, interesting_until=train_end)
     say(f"computing {len(candidates):,} candidates for {len(instances.labels):,} instances ({cfg.features.engine} engine)")
