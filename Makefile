@@ -22,12 +22,17 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
-demo: install
-	$(BIN)/creditml generate --out $(DEMO_WORLD) --scale medium --seed $(DEMO_SEED)
-	$(BIN)/creditml validate $(DEMO_WORLD)/dataset.yaml
-	$(BIN)/creditml validate configs/datasets/home_credit.yaml
+DEMO_TRIALS ?= 8
 
-test: install-dev
+demo: install
+	$(BIN)/creditml validate configs/datasets/home_credit.yaml
+	$(BIN)/creditml demo --world $(DEMO_WORLD) --seed $(DEMO_SEED) --trials $(DEMO_TRIALS)
+
+# the browser the report tests render in (Debian's chromium; CI runs as root)
+/usr/bin/chromium:
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+
+test: install-dev /usr/bin/chromium
 	$(BIN)/python -m pytest -q
 
 clean:

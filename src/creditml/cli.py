@@ -94,7 +94,7 @@ def generate(
         table.add_row(name, f"{rows:,}")
     console.print(table)
     for task, auc in summary.oracle_auc.items():
-        console.print(f"  {task}: label rate {summary.label_rate[task]:.1%}, oracle AUC {auc:.3f}")
+        console.print(f"  {task}: label rate {summary.label_rates[task]:.1%}, oracle AUC {auc:.3f}")
     console.print(f"[green]wrote[/] {out}/dataset.yaml in {summary.seconds:.1f}s")
 
 
@@ -247,6 +247,72 @@ def audit(model: str = typer.Argument(...)) -> None:
         else:
             table.add_row(e["at"], f"review: {e['decision']}", "", "", str(e["version"]), e.get("by", ""),
                           e.get("why", ""))
+    console.print(table)
+
+
+DEMO_PIPELINES = ("credit_default", "intermediary_fraud", "collection_cure")
+
+
+@app.command()
+@handles_errors
+def demo(
+    world: Path = typer.Option(Path("data/world-medium"), help="where the built-in world is (generated if missing)"),
+    scale: str = typer.Option("medium", help="scale of the generated world"),
+    seed: int = typer.Option(42, help="seed of the generated world"),
+    trials: int = typer.Option(8, help="Optuna trials per task (the full budget is the pipeline's tuning.n_trials)"),
+    reports: Path = typer.Option(Path("reports"), help="where the review reports go"),
+) -> None:
+    """The whole flow on the built-in world: generate, validate, train, report, review, promote."""
+    from creditml.config import load_dataset_config, load_pipeline_config
+    from creditml.data import validate_dataset
+    from creditml.data.synthetic import generate_world
+    from creditml.registry.promotion import promote as do_promote, review as do_review
+    from creditml.runner import run_pipeline
+
+    dataset_yaml = world / "dataset.yaml"
+    if not dataset_yaml.exists():
+        with console.status(f"generating the {scale} world into {world}"):
+            summary = generate_world(world, scale=scale, seed=seed)
+        console.print(f"generated {sum(summary.rows.values()):,} rows in {summary.seconds:.0f}s")
+    cfg = load_dataset_config(dataset_yaml)
+    with console.status("validating"):
+        report_ = validate_dataset(cfg)
+    if report_.problems:
+        from creditml.errors import DataContractError
+
+        raise DataContractError(report_.problems, source=str(dataset_yaml))
+    console.print(_table_summary(f"dataset {cfg.name}", report_.tables, cfg))
+    results = []
+    for name in DEMO_PIPELINES:
+        pcfg = load_pipeline_config(Path("pipelines") / f"{name}.yaml", [f"tuning.n_trials={trials}"], dataset_yaml)
+        with console.status(f"{name}: starting") as status:
+            summary = run_pipeline(pcfg, progress=lambda step, n=name: status.update(f"{n}: {step}"))
+        path = None
+        if summary.version:
+            from creditml.explain.inputs import write_report
+
+            with console.status(f"{name}: writing the review report"):
+                path = write_report(summary.model_name, summary.version,
+                                    reports / f"{summary.model_name}-v{summary.version}.html")
+            if summary.gates_passed:
+                do_review(summary.model_name, summary.version, True, "demo reviewer",
+                          "approved by make demo after reading the report")
+                do_promote(summary.model_name, summary.version, by="make demo")
+        results.append((summary, path))
+        console.print(f"[green]{name}[/]: version {summary.version}, out-of-time AUC "
+                      f"{summary.metrics['test']['auc']:.3f}")
+    table = Table(title="creditml demo", title_justify="left")
+    for col in ("task", "model", "version", "OOT AUC", "95% CI", "oracle AUC", "share of oracle", "KS",
+                "candidates", "selected", "gates", "champion", "report"):
+        table.add_column(col)
+    for summary, path in results:
+        m = summary.metrics["test"]
+        oracle = summary.oracle_auc
+        table.add_row(summary.task, summary.model_name, summary.version, f"{m['auc']:.3f}",
+                      f"{m['auc_low']:.3f}-{m['auc_high']:.3f}", f"{oracle:.3f}" if oracle else "-",
+                      f"{m['auc'] / oracle:.1%}" if oracle else "-", f"{m['ks']:.3f}", f"{summary.candidates:,}",
+                      str(summary.selected), "passed" if summary.gates_passed else "; ".join(summary.gate_reasons),
+                      "yes" if summary.gates_passed else "no", str(path or "-"))
     console.print(table)
 
 

@@ -73,15 +73,16 @@ def make_world(seed: int, n_customers: int, n_loans: int, n_installments: int, d
     es.add_dataframe(regions, "regions", index="region_id", logical_types={"zone": "Categorical"})
     es.add_dataframe(products, "products", index="product_id", logical_types={"kind": "Categorical"})
     es.add_dataframe(customers, "customers", index="customer_id", time_index="joined_at",
-                     logical_types={"segment": "Categorical", "income": "Double"})
+                     logical_types={"segment": "Categorical", "income": "Double", "joined_at": "Datetime"})
     es.add_dataframe(loans, "loans", index="loan_id", time_index="disbursed_at",
                      secondary_time_index={"closed_at": ["defaulted"]},
                      logical_types={"amount": "Double", "purpose": "Categorical", "secured": "BooleanNullable",
-                                    "defaulted": "BooleanNullable", "term": "Integer"})
+                                    "defaulted": "BooleanNullable", "term": "Integer",
+                                    "disbursed_at": "Datetime", "closed_at": "Datetime"})
     es.add_dataframe(installments, "installments", index="installment_id", time_index="due_at",
                      secondary_time_index={"paid_at": ["paid", "on_time"]},
                      logical_types={"due": "Double", "paid": "Double", "status": "Categorical",
-                                    "on_time": "Boolean"})
+                                    "on_time": "Boolean", "due_at": "Datetime", "paid_at": "Datetime"})
     es.add_relationship("regions", "region_id", "customers", "region_id")
     es.add_relationship("customers", "customer_id", "loans", "customer_id")
     es.add_relationship("products", "product_id", "loans", "product_id")

@@ -84,7 +84,8 @@ def _engine(features, planner, tables, target_df, ids, times, chunk_size, entity
                                   cutoffs[start:stop], id_series[start:stop]])
         parts.append(evaluator.run(instances, features).drop(Q))
     result = pl.concat(parts) if len(parts) > 1 else parts[0]
+    defaulted = result["__seen"].null_count() > 0
     metas = [planner.plan.metas[((), column_of(f))] for f in features]
     columns = {f.get_name(): _output.to_pandas(result[f"out{i}"], meta)
                for i, (f, meta) in enumerate(zip(features, metas))}
-    return _output.typed(columns, features, entityset, index)
+    return _output.typed(columns, features, entityset, index, defaulted)

@@ -34,7 +34,7 @@ class ChunkEvaluator:
         }
 
     def run(self, instances: pl.DataFrame, outputs: list) -> pl.DataFrame:
-        """``instances`` has ``Q``, ``CUTOFF`` and ``ID``; returns ``Q`` plus one column per output."""
+        """``instances`` has ``Q``, ``CUTOFF`` and ``ID``; returns ``Q``, ``__seen`` and one column per output."""
         ctx: dict[Path, pl.DataFrame] = {}
         for path in sorted(self.plan.paths, key=len):
             ctx[path] = self._rows(path, ctx, instances)
@@ -48,7 +48,7 @@ class ChunkEvaluator:
         # default value (FeatureSetCalculator.generate_default_df): 0 for counts, else missing
         defaults = [pl.when(pl.col("__seen").is_null()).then(pl.lit(f.default_value)).otherwise(pl.col(f"out{i}"))
                     .alias(f"out{i}") for i, f in enumerate(outputs) if not pd.isna(f.default_value)]
-        return (out.with_columns(defaults) if defaults else out).drop("__seen")
+        return out.with_columns(defaults) if defaults else out
 
     # -- rows visible along each path ------------------------------------------------
     def _rows(self, path: Path, ctx, instances: pl.DataFrame) -> pl.DataFrame:

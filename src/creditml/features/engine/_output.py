@@ -22,10 +22,14 @@ def to_pandas(column: pl.Series, meta: ColumnMeta) -> pd.Series:
     return column.to_pandas()
 
 
-def typed(columns: dict[str, pd.Series], features: list, entityset, index: pd.Index) -> pd.DataFrame:
+def typed(columns: dict[str, pd.Series], features: list, entityset, index: pd.Index,
+          defaulted: bool) -> pd.DataFrame:
     """Apply each feature's woodwork logical type the way ``init_ww_and_concat_fm`` does.
 
     Integer, Boolean and Age become their nullable variants when a value is missing.
+    ``defaulted``: some instance was not visible at its cutoff; featuretools then
+    concatenates an object-dtype row of defaults, so categorical columns lose their
+    declared categories and get the sorted values present instead.
     """
     ltypes = get_ww_types_from_features(features, entityset)["logical_types"]
     out = {}
@@ -36,6 +40,8 @@ def typed(columns: dict[str, pd.Series], features: list, entityset, index: pd.In
         if type(ltype) in _NULLABLE and series.isnull().any():
             ltype = _NULLABLE[type(ltype)]()
         series = series.reset_index(drop=True)
+        if defaulted and isinstance(series.dtype, pd.CategoricalDtype):
+            series = series.astype(object)
         out[name] = ltype.transform(series) if ltype is not None else series
     frame = pd.DataFrame(out, copy=False)
     frame.index = index

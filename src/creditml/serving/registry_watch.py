@@ -1,0 +1,150 @@
+"""Champions in memory: load ``models:/NAME@champion``, follow the alias when it moves.
+
+:class:`ChampionWatcher` keeps an immutable ``{task: ServedModel}`` mapping. A refresh
+loads every champion whose version changed *before* touching the mapping, then
+replaces the mapping in one assignment, so a request in flight keeps the model it
+started with and no request ever sees a half-loaded one. A background thread refreshes
+every ``poll_seconds``; ``refresh()`` is also what ``POST /v1/admin/reload`` calls.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import mlflow.pyfunc
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+
+from creditml.serving.bundle import ModelBundle
+from creditml.serving.models import ModelInfo, TaskRecordValidator
+
+log = logging.getLogger("creditml.serving")
+
+CHAMPION = "champion"
+KNOWN_MODELS = ("creditml-credit-default", "creditml-intermediary-fraud", "creditml-collection-cure",
+                "creditml-home-credit-default")
+TASK_TAG = "creditml.task"
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    task: str
+    name: str
+    version: str
+    alias: str
+    loaded_at: str
+    run_id: str
+    bundle: ModelBundle
+    validator: TaskRecordValidator
+
+    @property
+    def uses_graph(self) -> bool:
+        return self.bundle.features_settings.graph is not None
+
+    def info(self, link_store: bool = False) -> ModelInfo:
+        return ModelInfo(task=self.task, name=self.name, version=self.version, alias=self.alias,
+                         loaded_at=self.loaded_at, run_id=self.run_id, link_store=link_store and self.uses_graph)
+
+
+def load_bundle(model_uri: str) -> ModelBundle:
+    """The scoring bundle inside a logged creditml pyfunc."""
+    return mlflow.pyfunc.load_model(model_uri).unwrap_python_model().bundle
+
+
+def champion_versions(client: MlflowClient, alias: str = CHAMPION) -> dict[str, tuple[str, str, str]]:
+    """``{model name: (task, version, run_id)}`` of every creditml model holding ``alias``."""
+    names = set(KNOWN_MODELS)
+    for model in client.search_registered_models():
+        names.add(model.name)
+    out = {}
+    for name in sorted(names):
+        try:
+            mv = client.get_model_version_by_alias(name, alias)
+        except MlflowException:
+            continue
+        task = mv.tags.get(TASK_TAG)
+        if task:
+            out[name] = (task, str(mv.version), mv.run_id or "")
+    return out
+
+
+class ChampionWatcher:
+    def __init__(self, alias: str = CHAMPION, poll_seconds: float = 30.0, client: MlflowClient | None = None):
+        self.alias = alias
+        self.poll_seconds = poll_seconds
+        self._client = client
+        self._models: dict[str, ServedModel] = {}
+        self._refresh_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.last_error: str | None = None
+
+    @property
+    def client(self) -> MlflowClient:
+        if self._client is None:
+            self._client = MlflowClient()
+        return self._client
+
+    @property
+    def models(self) -> dict[str, ServedModel]:
+        return self._models  # one read of an immutable mapping: consistent for the whole request
+
+    def refresh(self) -> list[str]:
+        """Load champions that changed, then swap the mapping; return the tasks that changed."""
+        with self._refresh_lock:
+            current = self._models
+            wanted = champion_versions(self.client, self.alias)
+            fresh: dict[str, ServedModel] = {}
+            changed = []
+            for name, (task, version, run_id) in wanted.items():
+                old = current.get(task)
+                if old is not None and old.name == name and old.version == version:
+                    fresh[task] = old
+                    continue
+                if task in fresh:
+                    log.warning("task %s is served by %s already; ignoring %s", task, fresh[task].name, name)
+                    continue
+                try:
+                    bundle = load_bundle(f"models:/{name}/{version}")  # the version resolved above, even if the alias moves meanwhile
+                except Exception as exc:  # a broken version must not take the others down
+                    log.exception("could not load %s version %s", name, version)
+                    self.last_error = f"{name} version {version}: {exc}"
+                    if old is not None:
+                        fresh[task] = old
+                    continue
+                fresh[task] = ServedModel(task, name, version, self.alias, _now(), run_id, bundle,
+                                          TaskRecordValidator(bundle.dataset, bundle.task))
+                changed.append(task)
+                log.info("serving %s version %s for task %s", name, version, task)
+            changed += [t for t in current if t not in fresh]
+            self._models = fresh
+            return changed
+
+    def start(self) -> None:
+        self.refresh()
+        if self.poll_seconds > 0:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._loop, name="creditml-champion-watch", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.poll_seconds):
+            try:
+                self.refresh()
+                self.last_error = None
+            except Exception as exc:  # registry unreachable: keep serving what is loaded
+                self.last_error = str(exc)
+                log.warning("champion refresh failed: %s", exc)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
