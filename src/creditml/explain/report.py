@@ -80,7 +80,7 @@ def build_report(inputs: ReportInputs, gates: dict | None = None) -> str:
     context = report_context(inputs, gates if gates is not None else inputs.gates)
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(num=fmt_num, pct=fmt_pct, count=fmt_count)
+    env.filters.update(num=fmt_num, pct=fmt_pct, count=fmt_count, fixed=fmt_fixed)
     return env.get_template("report.html.j2").render(**context)
 
 
@@ -332,6 +332,12 @@ def fmt_pct(value, digits: int = 1) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "—"
     return f"{100 * float(value):.{digits}f}%"
+
+
+def fmt_fixed(value, digits: int = 2) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "—"
+    return f"{float(value):.{digits}f}"
 
 
 def fmt_count(value) -> str:

@@ -38,6 +38,12 @@ def excluded_columns(cfg: DatasetConfig, extra: dict[str, list[str]] | None = No
     return out
 
 
+def _key_type(values: pd.Series) -> str:
+    if isinstance(values.dtype, pd.Int64Dtype):
+        return "IntegerNullable"  # an optional foreign key (a direct application has no broker)
+    return "Integer" if pd.api.types.is_integer_dtype(values) else "Unknown"
+
+
 def _secondary_time_index(spec, kept: list[str]) -> dict[str, list[str]]:
     out = {}
     for when, cols in spec.secondary_time_index.items():
@@ -65,7 +71,7 @@ def build_entityset(dataset: Dataset, ignore: dict[str, list[str]] | None = None
             if ctype in LOGICAL_TYPES:
                 types[col] = LOGICAL_TYPES[ctype]
             else:
-                types[col] = "Integer" if pd.api.types.is_integer_dtype(frame[col]) else "Unknown"
+                types[col] = _key_type(frame[col])
         tags = {c: {spec.columns[c].role} for c in kept if c in spec.columns and spec.columns[c].role}
         es.add_dataframe(
             dataframe_name=name,

@@ -18,6 +18,7 @@ PostgreSQL (``postgresql://user@host/db``) for several server processes.
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 from typing import Iterable
@@ -82,12 +83,9 @@ class LinkStore:
 
     def bind(self, dataset: DatasetConfig, graph: GraphSettings, target: str) -> "LinkStore":
         """The same store read through a model's declaration (table and column names)."""
-        return LinkStore.__new__(LinkStore)._init_from(self, dataset, graph, target)
-
-    def _init_from(self, other: "LinkStore", dataset, graph, target) -> "LinkStore":
-        self.url, self.engine = other.url, other.engine
-        self.dataset, self.graph, self.target = dataset, graph, target
-        return self
+        bound = copy.copy(self)
+        bound.dataset, bound.graph, bound.target = dataset, graph, target
+        return bound
 
     # ------------------------------------------------------------------ names
     @property

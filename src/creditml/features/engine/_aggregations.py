@@ -168,7 +168,7 @@ def supports(primitive, metas: list[ColumnMeta]) -> bool:
 
 def output_meta(primitive, metas: list[ColumnMeta]) -> ColumnMeta:
     if isinstance(primitive, fp.Mode):
-        return metas[0]
+        return ColumnMeta(kind=metas[0].kind, categories=metas[0].categories, aggregated=True)
     if isinstance(primitive, (fp.Count, fp.NumUnique)) or type(primitive).__name__ == "CountInLastDays":
         return ColumnMeta(kind="int")
     return ColumnMeta(kind="float")

@@ -86,6 +86,6 @@ def _engine(features, planner, tables, target_df, ids, times, chunk_size, entity
     result = pl.concat(parts) if len(parts) > 1 else parts[0]
     defaulted = result["__seen"].null_count() > 0
     metas = [planner.plan.metas[((), column_of(f))] for f in features]
-    columns = {f.get_name(): _output.to_pandas(result[f"out{i}"], meta)
+    columns = {f.get_name(): _output.to_pandas(result[f"out{i}"], meta, column_of(f) in evaluator.fed)
                for i, (f, meta) in enumerate(zip(features, metas))}
     return _output.typed(columns, features, entityset, index, defaulted)

@@ -29,6 +29,7 @@ class ChunkEvaluator:
     def __init__(self, plan: Plan, tables: dict[str, Table]):
         self.plan = plan
         self.tables = tables
+        self.fed: set[str] = set()  # aggregations that saw at least one child row in some chunk
         self.frames = {  # only the columns the plan reads
             name: t.frame.select([ROW, *sorted(plan.raw[name])]) for name, t in tables.items() if name in plan.raw
         }
@@ -97,6 +98,8 @@ class ChunkEvaluator:
         if where is not None:
             child = child.filter(pl.col(where).fill_null(False))
         key = _anc(depth)
+        if child.height:
+            self.fed.update(column_of(f) for f in feats)
         exprs = []
         for f in feats:
             build = _aggregations.builder(f.primitive)

@@ -13,7 +13,10 @@ from creditml.features.engine._meta import ColumnMeta
 _NULLABLE = {Age: AgeNullable, Boolean: BooleanNullable, Integer: IntegerNullable}
 
 
-def to_pandas(column: pl.Series, meta: ColumnMeta) -> pd.Series:
+def to_pandas(column: pl.Series, meta: ColumnMeta, fed: bool = True) -> pd.Series:
+    if meta.categories is not None and meta.aggregated and not fed:
+        # featuretools aggregates no rows at all into a float NaN column: no categories survive
+        return pd.Series(pd.Categorical([np.nan] * len(column), categories=pd.Index([], dtype="float64")))
     if meta.categories is not None:
         codes = column.fill_null(-1).cast(pl.Int64).to_numpy()
         return pd.Series(pd.Categorical.from_codes(codes, dtype=meta.categories))
@@ -27,9 +30,10 @@ def typed(columns: dict[str, pd.Series], features: list, entityset, index: pd.In
     """Apply each feature's woodwork logical type the way ``init_ww_and_concat_fm`` does.
 
     Integer, Boolean and Age become their nullable variants when a value is missing.
-    ``defaulted``: some instance was not visible at its cutoff; featuretools then
-    concatenates an object-dtype row of defaults, so categorical columns lose their
-    declared categories and get the sorted values present instead.
+    ``defaulted``: some instance was not visible at its cutoff. featuretools then
+    concatenates object-dtype rows of defaults, and whether a categorical column keeps
+    its declared categories depends on pandas' concat of all-missing chunks; the engine
+    always keeps the declared categories (values are identical either way).
     """
     ltypes = get_ww_types_from_features(features, entityset)["logical_types"]
     out = {}
@@ -40,8 +44,6 @@ def typed(columns: dict[str, pd.Series], features: list, entityset, index: pd.In
         if type(ltype) in _NULLABLE and series.isnull().any():
             ltype = _NULLABLE[type(ltype)]()
         series = series.reset_index(drop=True)
-        if defaulted and isinstance(series.dtype, pd.CategoricalDtype):
-            series = series.astype(object)
         out[name] = ltype.transform(series) if ltype is not None else series
     frame = pd.DataFrame(out, copy=False)
     frame.index = index
