@@ -19,6 +19,8 @@ from rich.table import Table
 from creditml.errors import CreditmlError
 
 warnings.filterwarnings("ignore", category=FutureWarning, module=r"featuretools(\.|$)")
+warnings.filterwarnings("ignore", message="pkg_resources is deprecated")  # woodwork 0.31 on import
+warnings.filterwarnings("ignore", module=r"optuna(_integration)?(\.|$)")
 
 app = typer.Typer(help="creditml: relational credit-risk models from raw tables to a served champion.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)

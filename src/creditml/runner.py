@@ -75,10 +75,13 @@ def oracle_auc(dataset_dir: Path, task: str, predictions: pd.DataFrame) -> float
     return float(roc_auc_score(test.loc[common, "label"], oracle.loc[common, "probability"]))
 
 
-def make_bundle(features: FeatureResult, trained: TrainedModel) -> ModelBundle:
+def make_bundle(features: FeatureResult, trained: TrainedModel, dataset) -> ModelBundle:
+    from creditml.serving.records import key_kinds
+
     cfg = features.config
     dataset_cfg = load_dataset_config_of(cfg)
     return ModelBundle(
+        key_kinds=key_kinds(dataset.config, dataset.tables),
         dataset=dataset_cfg, task=cfg.task, features_settings=cfg.features,
         definitions=features.selected_definitions, features=trained.features, categories=trained.categories,
         booster=trained.booster, best_iteration=trained.best_iteration, scoring=cfg.scoring,
@@ -114,7 +117,7 @@ def run_pipeline(cfg: PipelineConfig, progress: Callable[[str], None] | None = N
     say(f"tuning XGBoost ({cfg.tuning.n_trials} trials)")
     trained = train_model(features, cfg, storage=storage, data_fingerprint=fingerprint,
                           on_trial=lambda done, total: say(f"tuning XGBoost: trial {done}/{total}"))
-    bundle = make_bundle(features, trained)
+    bundle = make_bundle(features, trained, dataset)
     oracle = oracle_auc(Path(cfg.dataset).parent, cfg.task.name, trained.predictions)
     say("measuring the gates")
     assessment = assess(trained, features.matrix, list(features.selector.leakage_flags_), dataset,

@@ -30,7 +30,7 @@ DEFAULT_ROOT = Path("mlruns")
 def configure(root: Path = DEFAULT_ROOT) -> str:
     """Point MLflow at ``MLFLOW_TRACKING_URI`` or the embedded SQLite store; return the URI."""
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    logging.getLogger("mlflow").setLevel(logging.ERROR)  # its INFO/WARNING chatter buries our summary
     warnings.filterwarnings("ignore", category=UserWarning, module=r"mlflow(\.|$)")
     uri = os.environ.get("MLFLOW_TRACKING_URI")
     if not uri:

@@ -41,6 +41,7 @@ class ModelBundle:
     scoring: ScoringSettings
     descriptions: dict[str, str] = field(default_factory=dict)
     engine: str = "fast"
+    key_kinds: dict[str, dict[str, str]] = field(default_factory=dict)  # id columns: "int" or "str"
 
     # ------------------------------------------------------------------ persistence
     def save(self, folder: Path) -> Path:
@@ -54,7 +55,7 @@ class ModelBundle:
             "features_settings": self.features_settings.model_dump(mode="json"),
             "features": self.features, "categories": self.categories, "best_iteration": self.best_iteration,
             "scoring": self.scoring.model_dump(mode="json"), "descriptions": self.descriptions,
-            "engine": self.engine,
+            "engine": self.engine, "key_kinds": self.key_kinds,
         }
         (folder / "bundle.json").write_text(json.dumps(meta, indent=1))
         return folder
@@ -71,7 +72,7 @@ class ModelBundle:
             definitions=ft.load_features(str(folder / "features.json")), features=meta["features"],
             categories=meta["categories"], booster=booster, best_iteration=meta["best_iteration"],
             scoring=ScoringSettings.model_validate(meta["scoring"]), descriptions=meta["descriptions"],
-            engine=meta["engine"],
+            engine=meta["engine"], key_kinds=meta.get("key_kinds", {}),
         )
 
     # ------------------------------------------------------------------ scoring
@@ -93,7 +94,7 @@ class ModelBundle:
 
     def feature_matrix(self, records: list[dict]) -> pd.DataFrame:
         """Model features of each record's instance as of its cutoff, in record order."""
-        tables = tables_from_records(self.dataset, self.task.target, records)
+        tables = tables_from_records(self.dataset, self.task.target, records, self.key_kinds)
         dataset = Dataset(self.dataset, tables)
         cutoff = self.cutoff_times(records)
         key_type = tables[self.task.target][self.index_name].dtype

@@ -103,8 +103,30 @@ def records_for(cfg: DatasetConfig, tables: dict[str, pd.DataFrame], target: str
     return out
 
 
-def tables_from_records(cfg: DatasetConfig, target: str, records: list[dict]) -> dict[str, pd.DataFrame]:
-    """Typed tables holding every row of every record (duplicates by key dropped)."""
+def key_kinds(cfg: DatasetConfig, tables: dict[str, pd.DataFrame]) -> dict[str, dict[str, str]]:
+    """Per table, whether each id column holds integers or strings (as in training)."""
+    out: dict[str, dict[str, str]] = {}
+    for name, spec in cfg.tables.items():
+        for col, cspec in spec.columns.items():
+            if cspec.type == "id" and col in tables[name]:
+                out.setdefault(name, {})[col] = "int" if pd.api.types.is_integer_dtype(tables[name][col]) else "str"
+    return out
+
+
+def _as_key(values: pd.Series, kind: str) -> pd.Series:
+    if kind == "int":
+        ints = pd.to_numeric(values, errors="coerce").astype("Int64")
+        return ints.astype("int64") if not ints.isna().any() else ints
+    return values.astype(object).where(values.notna(), None).map(lambda v: v if v is None else str(v))
+
+
+def tables_from_records(cfg: DatasetConfig, target: str, records: list[dict],
+                        keys: dict[str, dict[str, str]] | None = None) -> dict[str, pd.DataFrame]:
+    """Typed tables holding every row of every record (duplicates by key dropped).
+
+    ``keys`` (from :func:`key_kinds` on the training data) gives id columns the same
+    type as in training, also when a record leaves a table or a key empty.
+    """
     rows: dict[str, list[dict]] = defaultdict(list)
     for record in records:
         rows[target].append(record["instance"])
@@ -119,7 +141,8 @@ def tables_from_records(cfg: DatasetConfig, target: str, records: list[dict]) ->
             values = raw[col] if col in raw.columns else pd.Series([None] * len(raw), index=raw.index, dtype=object)
             if cspec.type == "datetime" and cspec.offset_unit is None:
                 values = pd.to_datetime(values, errors="coerce", format="ISO8601")
-            frame[col] = coerce_column(values, cspec.type, cspec.offset_unit, anchor)
+            kind = (keys or {}).get(name, {}).get(col)
+            frame[col] = _as_key(values, kind) if kind else coerce_column(values, cspec.type, cspec.offset_unit, anchor)
         if spec.anchor_column and spec.time_index:
             frame[spec.time_index] = anchor
         if len(frame):

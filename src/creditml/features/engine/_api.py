@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import featuretools as ft
 import numpy as np
 import pandas as pd
 import polars as pl
@@ -73,6 +74,12 @@ def calculate_feature_matrix(features: list, entityset, cutoff_time: pd.DataFram
     return matrix[names] if list(matrix.columns) != names else matrix
 
 
+def _through_lookups(feature):
+    while isinstance(feature, ft.DirectFeature):
+        feature = feature.base_features[0]
+    return feature
+
+
 def _engine(features, planner, tables, target_df, ids, times, chunk_size, entityset, index) -> pd.DataFrame:
     evaluator = ChunkEvaluator(planner.plan, tables)
     id_series, _ = _frames._to_polars(ids.astype(target_df[target_df.ww.index].dtype, errors="ignore").rename(ID))
@@ -86,6 +93,6 @@ def _engine(features, planner, tables, target_df, ids, times, chunk_size, entity
     result = pl.concat(parts) if len(parts) > 1 else parts[0]
     defaulted = result["__seen"].null_count() > 0
     metas = [planner.plan.metas[((), column_of(f))] for f in features]
-    columns = {f.get_name(): _output.to_pandas(result[f"out{i}"], meta, column_of(f) in evaluator.fed)
+    columns = {f.get_name(): _output.to_pandas(result[f"out{i}"], meta, column_of(_through_lookups(f)) in evaluator.fed)
                for i, (f, meta) in enumerate(zip(features, metas))}
     return _output.typed(columns, features, entityset, index, defaulted)

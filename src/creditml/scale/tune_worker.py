@@ -1,0 +1,177 @@
+"""Distributed tuning: many workers add trials to the one study a pipeline's run resumes.
+
+A worker loads the pipeline, gets the selected features (computed, or read from a
+folder written by ``creditml features``), and runs Optuna trials against shared RDB
+storage (PostgreSQL) under the study name ``creditml run`` uses (``study_name_for``).
+``creditml run --set tuning.storage=URL`` then finds the trials there and fits the best.
+Each worker samples with TPE and a constant liar (trials still running count as bad
+results, so parallel workers spread out) and its own seed, derived from the pipeline
+seed and the worker's host and process id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import optuna
+import pandas as pd
+import xgboost as xgb
+from optuna_integration.xgboost import XGBoostPruningCallback
+
+from creditml.config import PipelineConfig, load_dataset_config, load_pipeline_config
+from creditml.errors import CreditmlError
+from creditml.modeling.frame import feature_types, fit_categories, model_frame, positional_names
+from creditml.modeling.train import check_trainable, study_name_for
+from creditml.modeling.tuning import FINISHED, base_params, monotone_map, suggest
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+@dataclass
+class WorkerSummary:
+    study_name: str
+    worker: str  # host:pid
+    sampler_seed: int
+    trials: int  # finished by this worker
+    study_trials: int  # finished in the study, by every worker, when this one stopped
+    best_value: float | None
+
+
+@dataclass
+class TuningInputs:
+    dtrain: xgb.DMatrix
+    dvalid: xgb.DMatrix
+    features: list[str]
+    fixed: dict  # parameters that are not searched (objective, seed, monotone constraints)
+
+
+def worker_seed(pipeline_seed: int, host: str | None = None, pid: int | None = None) -> int:
+    """A sampler seed per worker: reproducible from (seed, host, pid), different across workers."""
+    key = f"{pipeline_seed}:{host or socket.gethostname()}:{pid if pid is not None else os.getpid()}"
+    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big")
+
+
+def tuning_inputs(matrix: pd.DataFrame, labels: pd.Series, split: pd.Series, cfg: PipelineConfig) -> TuningInputs:
+    """The train/validation matrices and fixed parameters exactly as ``train_model`` builds them."""
+    check_trainable(labels, split, cfg.training.min_positives, cfg.task.name)
+    names = list(matrix.columns)
+    train = (split == "train").values
+    categories = fit_categories(matrix.loc[train])
+    frame = model_frame(matrix, names, categories)
+
+    def dmatrix(part: str) -> xgb.DMatrix:
+        mask = (split == part).values
+        return xgb.DMatrix(frame.loc[mask], label=labels[mask].values, enable_categorical=True,
+                           feature_names=positional_names(names), feature_types=feature_types(names, categories))
+
+    fixed = base_params(cfg.tuning, cfg.seed, monotone_map(names, cfg.tuning.monotone_constraints))
+    return TuningInputs(dmatrix("train"), dmatrix("validation"), names, fixed)
+
+
+def read_feature_folder(folder: Path) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
+    """Selected matrix, labels and splits from a folder written by ``creditml features``."""
+    folder = Path(folder)
+    needed = [folder / "selected_matrix.parquet", folder / "instances.parquet"]
+    missing = [p.name for p in needed if not p.exists()]
+    if missing:
+        raise CreditmlError(f"feature folder {str(folder)!r} lacks {', '.join(missing)}; write it with "
+                            "creditml features PIPELINE.yaml --out FOLDER (same pipeline and --set)")
+    matrix = pd.read_parquet(needed[0]).drop(columns="cutoff_time")
+    instances = pd.read_parquet(needed[1])
+    if not matrix.index.equals(instances.index):
+        raise CreditmlError(f"feature folder {str(folder)!r}: selected_matrix.parquet and instances.parquet list "
+                            "different instances; rewrite the folder with creditml features")
+    return matrix, instances["label"], instances["split"]
+
+
+def computed_features(cfg: PipelineConfig, progress: Callable[[str], None] | None = None):
+    from creditml.features.pipeline import build_features
+
+    result = build_features(cfg, progress=progress)
+    return result.matrix[result.selected], result.instances.labels, result.split
+
+
+def open_study(storage_url: str, study_name: str, sampler: optuna.samplers.BaseSampler,
+               attempts: int = 5) -> optuna.Study:
+    """Create or load the shared study; workers that start together may race to create the schema."""
+    for attempt in range(attempts):
+        try:
+            storage = optuna.storages.RDBStorage(storage_url, heartbeat_interval=30, grace_period=120,
+                                                 engine_kwargs={"pool_pre_ping": True})
+            return optuna.create_study(study_name=study_name, storage=storage, direction="maximize",
+                                       sampler=sampler, load_if_exists=True,
+                                       pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=30))
+        except Exception as exc:  # sqlalchemy errors while another worker creates the same tables
+            if attempt == attempts - 1:
+                raise CreditmlError(f"cannot open study {study_name!r} in {storage_url!r}: {exc}") from exc
+            time.sleep(0.5 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+def run_trials(inputs: TuningInputs, cfg: PipelineConfig, study: optuna.Study, n_trials: int, worker: str,
+               timeout_seconds: float | None = None,
+               on_trial: Callable[[int, int], None] | None = None) -> int:
+    """Run ``n_trials`` trials of the same objective ``modeling.tuning.tune`` optimises; return how many finished."""
+    settings = cfg.tuning
+    positive_rate = float(inputs.dtrain.get_label().mean())
+    done = 0
+
+    def objective(trial: optuna.Trial) -> float:
+        trial.set_user_attr("worker", worker)
+        params = {**inputs.fixed, **suggest(trial, settings, positive_rate)}
+        booster = xgb.train(
+            params, inputs.dtrain, num_boost_round=settings.max_boost_rounds,
+            evals=[(inputs.dvalid, "validation")], early_stopping_rounds=settings.early_stopping_rounds,
+            verbose_eval=False, callbacks=[XGBoostPruningCallback(trial, "validation-auc")],
+        )
+        trial.set_user_attr("best_iteration", int(booster.best_iteration))
+        return float(booster.best_score)
+
+    def callback(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        nonlocal done
+        done += trial.state in FINISHED
+        if on_trial:
+            on_trial(done, n_trials)
+
+    study.optimize(objective, n_trials=n_trials, timeout=timeout_seconds, callbacks=[callback],
+                   catch=(xgb.core.XGBoostError,))
+    return done
+
+
+def tune_worker(pipeline_yaml: str | Path, storage_url: str, n_trials: int, *, overrides: list[str] | None = None,
+                dataset: str | Path | None = None, features_dir: str | Path | None = None,
+                timeout_seconds: float | None = None,
+                progress: Callable[[str], None] | None = None) -> WorkerSummary:
+    """Add ``n_trials`` trials to the pipeline's study in ``storage_url``; start as many workers as you like."""
+    from creditml.runner import data_fingerprint
+
+    if n_trials < 1:
+        raise CreditmlError(f"--trials: expected at least 1 trial, got {n_trials}")
+    say = progress or (lambda step: None)
+    cfg = load_pipeline_config(pipeline_yaml, overrides, dataset)
+    # the run names its study with tuning.storage set to this URL (--set tuning.storage=URL)
+    cfg = cfg.model_copy(update={"tuning": cfg.tuning.model_copy(update={"storage": storage_url})})
+    if features_dir is not None:
+        say(f"reading features from {features_dir}")
+        matrix, labels, split = read_feature_folder(Path(features_dir))
+    else:
+        matrix, labels, split = computed_features(cfg, say)
+    inputs = tuning_inputs(matrix, labels, split, cfg)
+    study_name = study_name_for(cfg, data_fingerprint(load_dataset_config(cfg.dataset)), inputs.features)
+    worker = f"{socket.gethostname()}:{os.getpid()}"
+    seed = worker_seed(cfg.seed)
+    sampler = optuna.samplers.TPESampler(seed=seed, constant_liar=True)
+    say(f"joining study {study_name} as {worker} (sampler seed {seed})")
+    study = open_study(storage_url, study_name, sampler)
+    done = run_trials(inputs, cfg, study, n_trials, worker, timeout_seconds,
+                      on_trial=lambda d, t: say(f"trial {d}/{t} finished"))
+    finished = [t for t in study.get_trials(deepcopy=False) if t.state in FINISHED]
+    completed = [t for t in finished if t.state == optuna.trial.TrialState.COMPLETE]
+    best = max((t.value for t in completed), default=None)
+    return WorkerSummary(study_name, worker, seed, done, len(finished), best)

@@ -1,0 +1,191 @@
+"""The REST server: champions scored in process, raw records in, scores and reasons out.
+
+``create_app(watcher, link_store)`` builds the FastAPI app; ``creditml serve`` runs it
+with uvicorn. Endpoints:
+
+* ``POST /v1/{task}/score``: one record or ``{"records": [...]}`` -> one result per record;
+* ``GET /v1/{task}/schema``: the task's record contract (declared tables and columns);
+* ``GET /v1/models``, ``GET /health``, ``POST /v1/admin/reload`` (re-read the champions now).
+
+Scoring is synchronous code run in FastAPI's thread pool, so the event loop keeps
+answering health checks while a batch is computed. A request reads the model mapping
+once, so a champion swap in the middle of it does not mix two models.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from creditml.serving.linkstore import LinkStore
+from creditml.serving.models import (
+    Health, MessageBody, ModelInfo, RecordErrors, ReloadResult, ScoreBatch, ScoreResponse, ValidationErrorBody,
+    RecordIn, parse_body,
+)
+from creditml.serving.registry_watch import ChampionWatcher, ServedModel
+
+log = logging.getLogger("creditml.serving")
+
+_REQUEST_BODY = {
+    "required": True,
+    "content": {"application/json": {"schema": {"oneOf": [{"$ref": "#/components/schemas/ScoreBatch"},
+                                                          {"$ref": "#/components/schemas/RecordIn"}]}}},
+}
+_ERRORS = {404: {"model": MessageBody, "description": "unknown task"},
+           422: {"model": ValidationErrorBody, "description": "the body breaks the task's record contract"}}
+
+
+class ScoringError(Exception):
+    """Input that passed validation but cannot be scored (reported as 422, never 500)."""
+
+
+def score_records(served: ServedModel, records: list[dict], link_store: LinkStore | None = None) -> list[dict]:
+    """Score validated records with one model; fraud records get their graph context from the store."""
+    bundle = served.bundle
+    store = None
+    if link_store is not None and served.uses_graph:
+        store = link_store.bind(bundle.dataset, bundle.features_settings.graph, bundle.task.target)
+        cutoffs = bundle.cutoff_times(records)["time"]
+        records = [store.with_context(r, c) for r, c in zip(records, cutoffs)]
+    try:
+        scored = bundle.score(records)
+    except (ValueError, KeyError, TypeError, IndexError) as exc:
+        log.exception("scoring failed for task %s", served.task)
+        raise ScoringError(f"the record(s) could not be scored by {served.name} version {served.version}: "
+                           f"{type(exc).__name__}: {exc}") from exc
+    if store is not None:
+        for record in records:
+            store.observe(record)
+    out = []
+    for row in scored.itertuples(index=False):
+        iid = row.instance_id.item() if hasattr(row.instance_id, "item") else row.instance_id
+        out.append({"instance_id": iid, "probability": float(row.probability), "score": float(row.score),
+                    "band": str(row.band), "reason_codes": json.loads(row.reason_codes),
+                    "model_name": served.name, "model_version": served.version})
+    return out
+
+
+def create_app(watcher: ChampionWatcher, link_store: LinkStore | None = None, start_watcher: bool = True) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        if start_watcher:
+            watcher.start()
+        try:
+            yield
+        finally:
+            if start_watcher:
+                watcher.stop()
+
+    app = FastAPI(title="creditml scoring", version="1", lifespan=lifespan,
+                  description="Champion models of creditml: raw relational records in; probability, score, "
+                              "band and reason codes out.")
+    app.state.watcher, app.state.link_store = watcher, link_store
+
+    @app.exception_handler(RecordErrors)
+    async def _record_errors(request: Request, exc: RecordErrors):
+        return JSONResponse(status_code=422, content={"detail": exc.errors})
+
+    @app.exception_handler(ScoringError)
+    async def _scoring_error(request: Request, exc: ScoringError):
+        return JSONResponse(status_code=422, content={"detail": [{"loc": ["body"], "msg": str(exc),
+                                                                  "type": "scoring_failed"}]})
+
+    @app.exception_handler(RequestValidationError)
+    async def _request_errors(request: Request, exc: RequestValidationError):
+        detail = [{"loc": list(e.get("loc", [])), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+                  for e in exc.errors()]
+        return JSONResponse(status_code=422, content={"detail": detail})
+
+    def served_or_404(task: str) -> ServedModel | JSONResponse:
+        models = watcher.models
+        if task not in models:
+            known = ", ".join(sorted(models)) or "none (no champion is registered)"
+            return JSONResponse(status_code=404, content={"detail": f"unknown task {task!r}; known tasks: {known}"})
+        return models[task]
+
+    def infos() -> list[ModelInfo]:
+        return [m.info(link_store is not None) for _, m in sorted(watcher.models.items())]
+
+    @app.get("/health", response_model=Health)
+    def health() -> Health:
+        models = watcher.models
+        return Health(status="ok" if models else "no models", models=len(models))
+
+    @app.get("/v1/models", response_model=list[ModelInfo])
+    def list_models() -> list[ModelInfo]:
+        return infos()
+
+    @app.post("/v1/admin/reload", response_model=ReloadResult)
+    def reload() -> ReloadResult:
+        changed = watcher.refresh()
+        return ReloadResult(changed=changed, models=infos())
+
+    @app.get("/v1/{task}/schema", responses={404: _ERRORS[404]})
+    def schema(task: str):
+        served = served_or_404(task)
+        return served if isinstance(served, JSONResponse) else served.validator.json_schema()
+
+    @app.post("/v1/{task}/score", response_model=ScoreResponse, responses=_ERRORS,
+              openapi_extra={"requestBody": _REQUEST_BODY})
+    async def score(task: str, request: Request):
+        served = served_or_404(task)
+        if isinstance(served, JSONResponse):
+            return served
+        raw = await request.body()
+        try:
+            payload = json.loads(raw) if raw else None
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise RecordErrors([{"loc": ["body"], "msg": f"the body is not valid JSON: {exc}",
+                                 "type": "json_invalid"}]) from None
+
+        def work() -> ScoreResponse:
+            records, batch = parse_body(payload)
+            clean = served.validator.validate(records, batch)
+            return ScoreResponse(task=task, results=score_records(served, clean, link_store))
+
+        return await run_in_threadpool(work)
+
+    _register_schemas(app)  # the body schemas the hand-written requestBody refers to
+    return app
+
+
+def _register_schemas(app: FastAPI) -> None:
+    from fastapi.openapi.utils import get_openapi
+
+    def openapi():
+        if app.openapi_schema is None:
+            spec = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+            for model in (ScoreBatch, RecordIn):
+                full = model.model_json_schema(ref_template="#/components/schemas/{model}")
+                schemas.update(full.pop("$defs", {}))
+                schemas[model.__name__] = full
+            app.openapi_schema = spec
+        return app.openapi_schema
+
+    app.openapi = openapi
+
+
+def app_from_env() -> FastAPI:
+    """The app as ``uvicorn --factory creditml.serving.app:app_from_env`` builds it.
+
+    ``MLFLOW_TRACKING_URI`` (default: the embedded store), ``CREDITML_POLL_SECONDS``
+    (default 30), ``CREDITML_LINKSTORE_URL`` (default ``sqlite:///mlruns/linkstore.db``;
+    ``none`` disables the store).
+    """
+    from creditml.registry import tracking
+    from creditml.serving.linkstore import DEFAULT_URL
+
+    tracking.configure()
+    url = os.environ.get("CREDITML_LINKSTORE_URL", DEFAULT_URL)
+    store = None if url.lower() == "none" else LinkStore(url)
+    watcher = ChampionWatcher(poll_seconds=float(os.environ.get("CREDITML_POLL_SECONDS", "30")))
+    return create_app(watcher, store)
+
