@@ -80,8 +80,13 @@ def normalize_id(series: pd.Series) -> pd.Series:
     """
     if pd.api.types.is_integer_dtype(series) and not isinstance(series.dtype, pd.Int64Dtype):
         return series.astype("int64")
-    numbers = pd.to_numeric(series, errors="coerce")
     present = series.notna()
+    if not pd.api.types.is_numeric_dtype(series):
+        # only text that spells whole numbers is parsed (pandas' to_numeric can crash on hex strings)
+        text = series[present].astype(str).str.strip()
+        if not text.str.fullmatch(r"-?\d+(\.0*)?").all():
+            return series.astype(object).where(present, None).map(lambda v: v if v is None else str(v))
+    numbers = pd.to_numeric(series, errors="coerce")
     if present.any() and numbers[present].notna().all() and (numbers[present] % 1 == 0).all():
         ints = numbers.astype("Int64")
         return ints.astype("int64") if not ints.isna().any() else ints

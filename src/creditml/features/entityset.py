@@ -26,14 +26,17 @@ LOGICAL_TYPES = {"numeric": "Double", "categorical": "Categorical", "boolean": "
 def excluded_columns(cfg: DatasetConfig, extra: dict[str, list[str]] | None = None) -> dict[str, set[str]]:
     """Per table, the declared columns that must never reach a feature."""
     out: dict[str, set[str]] = {}
-    label_cols: dict[str, set[str]] = {}
-    for label in cfg.labels.values():
-        label_cols.setdefault(label.table, set()).update({label.column, *([label.known_at] if label.known_at else [])})
     for name, spec in cfg.tables.items():
         keys = {spec.primary_key, *(fk.column for fk in spec.foreign_keys)}
-        drop = set(spec.pii) | set(spec.protected) | label_cols.get(name, set())
+        labels = [label for label in cfg.labels.values() if label.table == name]
+        drop = set(spec.pii) | set(spec.protected) | {label.column for label in labels}
         drop |= {c for c, col in spec.columns.items() if col.type == "text" or (col.type == "id" and c not in keys)}
         drop |= set((extra or {}).get(name, []))
+        for label in labels:
+            # when a label became known is dropped too, unless it still guards a kept late column
+            guarded = set(spec.secondary_time_index.get(label.known_at, [])) - drop - {label.known_at}
+            if label.known_at and not guarded:
+                drop.add(label.known_at)
         out[name] = drop - keys - ({spec.time_index} if spec.time_index else set())
     return out
 

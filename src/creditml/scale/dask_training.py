@@ -39,7 +39,8 @@ def fit_final_dask(frame: pd.DataFrame, labels: pd.Series | np.ndarray, split: p
     split = np.asarray(split)
     labels = np.asarray(labels)
     params = {k: v for k, v in params.items() if k != "nthread"}  # each worker uses its own threads
-    with connect(scheduler_address) as client:
+    # xgboost.dask looks the client up as the current one even when it is passed in
+    with connect(scheduler_address) as client, client.as_current():
         n = partitions or 2 * max(len(client.nthreads()), 1)
         train, valid = split == "train", split == "validation"
         X_train, y_train = _partitioned(frame.loc[train], labels[train], n)

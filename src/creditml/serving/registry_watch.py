@@ -54,6 +54,19 @@ def load_bundle(model_uri: str) -> ModelBundle:
     return mlflow.pyfunc.load_model(model_uri).unwrap_python_model().bundle
 
 
+def resolve_model_uri(model_uri: str) -> tuple[str, str]:
+    """``(name, version)`` of a ``models:/NAME@alias`` or ``models:/NAME/VERSION`` URI; blanks otherwise."""
+    if not model_uri.startswith("models:/"):
+        return "", ""
+    spec = model_uri[len("models:/"):]
+    client = MlflowClient()
+    if "@" in spec:
+        name, alias = spec.split("@", 1)
+        return name, str(client.get_model_version_by_alias(name, alias).version)
+    name, _, version = spec.rpartition("/")
+    return (name, version) if name else ("", "")
+
+
 def champion_versions(client: MlflowClient, alias: str = CHAMPION) -> dict[str, tuple[str, str, str]]:
     """``{model name: (task, version, run_id)}`` of every creditml model holding ``alias``."""
     names = set(KNOWN_MODELS)
@@ -108,7 +121,8 @@ class ChampionWatcher:
                     log.warning("task %s is served by %s already; ignoring %s", task, fresh[task].name, name)
                     continue
                 try:
-                    bundle = load_bundle(f"models:/{name}/{version}")  # the version resolved above, even if the alias moves meanwhile
+                    # by version: the one resolved above, even if the alias moves meanwhile
+                    bundle = load_bundle(f"models:/{name}/{version}")
                 except Exception as exc:  # a broken version must not take the others down
                     log.exception("could not load %s version %s", name, version)
                     self.last_error = f"{name} version {version}: {exc}"

@@ -28,7 +28,8 @@ def _nulls(rng, values: pd.Series, rate: float) -> pd.Series:
 
 
 def make_world(seed: int, n_customers: int, n_loans: int, n_installments: int, days: int = 20,
-               null_rate: float = 0.2, jitter: bool = False) -> ft.EntitySet:
+               null_rate: float = 0.2, jitter: bool = False, credit: bool = False) -> ft.EntitySet:
+    """``credit``: add days past due and balance columns tagged with the credit roles."""
     rng = np.random.default_rng(seed)
     regions = pd.DataFrame({
         "region_id": np.arange(3),
@@ -69,20 +70,28 @@ def make_world(seed: int, n_customers: int, n_loans: int, n_installments: int, d
         "paid": _nulls(rng, pd.Series(rng.uniform(0, 100, n_installments)), null_rate),
         "on_time": pd.Series(rng.random(n_installments) < 0.6),
     })
+    loan_tags, inst_tags = {}, {}
+    if credit:
+        installments["dpd"] = _nulls(rng, pd.Series(rng.integers(-5, 100, n_installments).astype(float)), null_rate)
+        loans["balance"] = pd.Series(rng.uniform(0, 900, n_loans))
+        inst_tags = {"dpd": "days_past_due", "paid": "amount_paid", "due": "amount_due"}
+        loan_tags = {"balance": "balance", "amount": "credit_limit"}
     es = ft.EntitySet("world")
     es.add_dataframe(regions, "regions", index="region_id", logical_types={"zone": "Categorical"})
     es.add_dataframe(products, "products", index="product_id", logical_types={"kind": "Categorical"})
     es.add_dataframe(customers, "customers", index="customer_id", time_index="joined_at",
                      logical_types={"segment": "Categorical", "income": "Double", "joined_at": "Datetime"})
     es.add_dataframe(loans, "loans", index="loan_id", time_index="disbursed_at",
-                     secondary_time_index={"closed_at": ["defaulted"]},
+                     secondary_time_index={"closed_at": ["defaulted"]}, semantic_tags=loan_tags,
                      logical_types={"amount": "Double", "purpose": "Categorical", "secured": "BooleanNullable",
                                     "defaulted": "BooleanNullable", "term": "Integer",
-                                    "disbursed_at": "Datetime", "closed_at": "Datetime"})
+                                    "disbursed_at": "Datetime", "closed_at": "Datetime",
+                                    **({"balance": "Double"} if credit else {})})
     es.add_dataframe(installments, "installments", index="installment_id", time_index="due_at",
-                     secondary_time_index={"paid_at": ["paid", "on_time"]},
+                     secondary_time_index={"paid_at": ["paid", "on_time"]}, semantic_tags=inst_tags,
                      logical_types={"due": "Double", "paid": "Double", "status": "Categorical",
-                                    "on_time": "Boolean", "due_at": "Datetime", "paid_at": "Datetime"})
+                                    "on_time": "Boolean", "due_at": "Datetime", "paid_at": "Datetime",
+                                    **({"dpd": "Double"} if credit else {})})
     es.add_relationship("regions", "region_id", "customers", "region_id")
     es.add_relationship("customers", "customer_id", "loans", "customer_id")
     es.add_relationship("products", "product_id", "loans", "product_id")

@@ -19,7 +19,7 @@ import polars as pl
 from creditml.features.engine._frames import CUTOFF, ROW
 from creditml.features.engine._meta import ColumnMeta
 
-Builder = Callable[[object, list[str]], pl.Expr]
+Builder = Callable[[object, list[str], "Ctx"], pl.Expr]
 
 _UNIT_SECONDS = {"years": 31540000, "months": 2628000, "days": 86400, "hours": 3600, "minutes": 60,
                  "seconds": 1, "milliseconds": 0.001, "nanoseconds": 0.000000001}
@@ -30,18 +30,30 @@ def _seconds(delta: pl.Expr) -> pl.Expr:
     return delta.dt.total_nanoseconds().cast(pl.Float64) / 1e9
 
 
-def _std(p, c):
+class Ctx:
+    """What a builder may use besides its input columns: group keys and scratch names."""
+
+    def __init__(self, group: list[str], prefix: str, metas: list[ColumnMeta]):
+        self.group, self.prefix, self.metas = group, prefix, metas
+        self.stages: list[list[pl.Expr]] = [[], []]  # row-level helper columns, computed before grouping
+
+    def helper(self, name: str, expr: pl.Expr, stage: int = 0) -> pl.Expr:
+        self.stages[stage].append(expr.alias(self.prefix + name))
+        return pl.col(self.prefix + name)
+
+
+def _std(p, c, ctx):
     x = pl.col(c[0])
     return (pl.when(x.count() < 2).then(None)
             .when(x.min() == x.max()).then(0.0)  # pandas' Welford kernel gives exactly 0 here
             .otherwise(x.cast(pl.Float64).std(ddof=1)))
 
 
-def _skew(p, c):
+def _skew(p, c, ctx):
     # pandas.core.nanops.nanskew, including its 1e-14 "floating point error" clamp
     x = pl.col(c[0]).cast(pl.Float64)
+    dev = ctx.helper("dev", x - (x.sum() / x.count()).over(ctx.group))
     n = x.count().cast(pl.Float64)
-    dev = x - x.sum() / n
     m2 = (dev ** 2).sum()
     m3 = (dev ** 2 * dev).sum()
     m2 = pl.when(m2.abs() < 1e-14).then(0.0).otherwise(m2)
@@ -50,29 +62,41 @@ def _skew(p, c):
     return pl.when(n < 3).then(None).when(m2 == 0).then(0.0).otherwise(value)
 
 
-def _trend(p, c):
+def _first_in_frame_order(values: pl.Expr, ctx, sorted_time: bool) -> pl.Expr:
+    """The group's value on its first row in entityset order (per row, as a window)."""
+    if sorted_time:  # the entityset frame is sorted by this time index: first row = earliest
+        return values.min().over(ctx.group)
+    first_row = pl.when(values.is_not_null()).then(pl.col(ROW)).min().over(ctx.group)
+    return pl.when(pl.col(ROW) == first_row).then(values).max().over(ctx.group)
+
+
+def _trend(p, c, ctx):
     y, t = pl.col(c[0]), pl.col(c[1])
     ok = y.is_not_null() & t.is_not_null()
-    yv, tv = y.filter(ok).cast(pl.Float64), t.filter(ok)
-    ns = tv.dt.epoch("ns")
-    first_s = (ns.sort_by(pl.col(ROW).filter(ok)).first().cast(pl.Float64) * 1e-9).cast(pl.Int64)
+    ns = pl.when(ok).then(t.dt.epoch("ns"))
+    first_s = (_first_in_frame_order(ns, ctx, ctx.metas[1].sorted_time).cast(pl.Float64) * 1e-9).cast(pl.Int64)
     dividend = (pl.when(first_s % 86400 == 0).then(86400).when(first_s % 3600 == 0).then(3600)
                 .when(first_s % 60 == 0).then(60).otherwise(1)).cast(pl.Float64)
-    x = ns.cast(pl.Float64) * (pl.lit(1e-9) / dividend)
-    xc, yc = x - x.mean(), yv - yv.mean()
+    x = ctx.helper("x", ns.cast(pl.Float64) * (pl.lit(1e-9) / dividend))
+    yv = ctx.helper("y", pl.when(ok).then(y.cast(pl.Float64)))
+    xc = ctx.helper("xc", x - x.mean().over(ctx.group), stage=1)
+    yc = ctx.helper("yc", yv - yv.mean().over(ctx.group), stage=1)
     slope = (xc * yc).sum() / (xc * xc).sum()
-    return pl.when(ok.sum() <= 2).then(None).when(tv.n_unique() == 1).then(0.0).otherwise(slope)
+    return pl.when(x.count() <= 2).then(None).when(x.max() == x.min()).then(0.0).otherwise(slope)
 
 
 def _since(which: str):
-    def build(p, c):
-        t = pl.col(c[0]).sort_by(pl.col(ROW))
-        edge = t.last() if which == "last" else t.first()
+    def build(p, c, ctx):
+        t = pl.col(c[0])
+        if ctx.metas[0].sorted_time:
+            edge = t.max() if which == "last" else t.min()
+        else:
+            edge = t.sort_by(pl.col(ROW)).last() if which == "last" else t.sort_by(pl.col(ROW)).first()
         return _seconds(pl.col(CUTOFF).first() - edge) / _UNIT_SECONDS[p.unit]
     return build
 
 
-def _avg_time_between(p, c):
+def _avg_time_between(p, c, ctx):
     t = pl.col(c[0])
     n = t.count()
     span = (t.max() - t.min()).dt.total_nanoseconds().cast(pl.Float64)
@@ -80,16 +104,16 @@ def _avg_time_between(p, c):
 
 
 AGGREGATIONS: dict[type, Builder] = {
-    fp.Count: lambda p, c: pl.col(c[0]).count(),
-    fp.Sum: lambda p, c: pl.col(c[0]).sum(),
-    fp.Mean: lambda p, c: pl.col(c[0]).mean(),
-    fp.Max: lambda p, c: pl.col(c[0]).max(),
-    fp.Min: lambda p, c: pl.col(c[0]).min(),
+    fp.Count: lambda p, c, ctx: pl.col(c[0]).count(),
+    fp.Sum: lambda p, c, ctx: pl.col(c[0]).sum(),
+    fp.Mean: lambda p, c, ctx: pl.col(c[0]).mean(),
+    fp.Max: lambda p, c, ctx: pl.col(c[0]).max(),
+    fp.Min: lambda p, c, ctx: pl.col(c[0]).min(),
     fp.Std: _std,
     fp.Skew: _skew,
-    fp.NumUnique: lambda p, c: pl.col(c[0]).drop_nulls().n_unique(),
-    fp.Mode: lambda p, c: pl.col(c[0]).drop_nulls().mode().min(),
-    fp.PercentTrue: lambda p, c: pl.col(c[0]).fill_null(False).cast(pl.Float64).mean(),
+    fp.NumUnique: lambda p, c, ctx: pl.col(c[0]).drop_nulls().n_unique(),
+    fp.Mode: lambda p, c, ctx: pl.col(c[0]).drop_nulls().mode().min(),
+    fp.PercentTrue: lambda p, c, ctx: pl.col(c[0]).fill_null(False).cast(pl.Float64).mean(),
     fp.Trend: _trend,
     fp.TimeSinceLast: _since("last"),
     fp.TimeSinceFirst: _since("first"),
@@ -104,27 +128,27 @@ def _credit_builders() -> dict[type, Builder]:
         return {}
 
     def known_share(pred):
-        def build(p, c):
+        def build(p, c, ctx):
             x = pl.col(c[0]).cast(pl.Float64)
             return pred(p, x).cast(pl.Float64).mean()  # nulls stay out of both counts; none known: null
         return build
 
-    def count_in_last_days(p, c):
+    def count_in_last_days(p, c, ctx):
         return ((pl.col(CUTOFF) - pl.col(c[0])) < pl.duration(days=p.days)).sum()
 
-    def partial_payment_ratio(p, c):
+    def partial_payment_ratio(p, c, ctx):
         paid, due = pl.col(c[0]).cast(pl.Float64), pl.col(c[1]).cast(pl.Float64)
         known = due.is_not_null()
         total = due.filter(known).sum()
         ratio = paid.fill_null(0.0).filter(known).sum() / total
         return pl.when((known.sum() == 0) | (total <= 0)).then(None).otherwise(ratio)
 
-    def utilisation(p, c):
+    def utilisation(p, c, ctx):
         bal, lim = pl.col(c[0]).cast(pl.Float64), pl.col(c[1]).cast(pl.Float64)
         ok = (bal.is_not_null() & lim.is_not_null() & (lim > 0)).fill_null(False)
         return pl.when(ok.sum() == 0).then(None).otherwise(bal.filter(ok).sum() / lim.filter(ok).sum())
 
-    def days_since_last_delinquency(p, c):
+    def days_since_last_delinquency(p, c, ctx):
         late = (pl.col(c[0]).cast(pl.Float64) > 0).fill_null(False)
         last = pl.col(c[1]).filter(late).max()
         days = (pl.col(CUTOFF).first() - last).dt.total_nanoseconds().cast(pl.Float64) / _DAY_NS

@@ -56,14 +56,12 @@ def calculate_feature_matrix(features: list, entityset, cutoff_time: pd.DataFram
     ids, times = _instances(cutoff_time, target_df)
 
     tables = _frames.tables(entityset)
-    planner = Planner(tables, target)
-    supported = [f for f in features if planner.try_add(f)]
-    unsupported = [f for f in features if not any(f is s for s in supported)]
+    planner, evaluator, supported, unsupported = _prepare(features, tables, target)
 
     index = _output.instance_index(ids, target_df)
     frames = []
     if supported:
-        frames.append(_engine(supported, planner, tables, target_df, ids, times, chunk_size, entityset, index))
+        frames.append(_engine(supported, planner, evaluator, target_df, ids, times, chunk_size, entityset, index))
     if unsupported:
         ft_cutoff = pd.DataFrame({"instance_id": ids, "time": times})
         slow = _fallback.compute(unsupported, entityset, ft_cutoff)
@@ -80,8 +78,27 @@ def _through_lookups(feature):
     return feature
 
 
-def _engine(features, planner, tables, target_df, ids, times, chunk_size, entityset, index) -> pd.DataFrame:
-    evaluator = ChunkEvaluator(planner.plan, tables)
+_PREPARED: dict[tuple, tuple] = {}
+
+
+def _prepare(features: list, tables: dict, target: str) -> tuple:
+    """Plan and compile once per (feature list, entityset tables): serving calls repeat them."""
+    key = (tuple(id(f) for f in features), id(tables))
+    cached = _PREPARED.get(key)
+    if cached is not None and cached[0] is tables and all(a is b for a, b in zip(cached[1], features)):
+        return cached[2]
+    planner = Planner(tables, target)
+    supported = [f for f in features if planner.try_add(f)]
+    unsupported = [f for f in features if not any(f is s for s in supported)]
+    prepared = (planner, ChunkEvaluator(planner.plan, tables), supported, unsupported)
+    if len(_PREPARED) >= 8:
+        _PREPARED.clear()
+    _PREPARED[key] = (tables, list(features), prepared)
+    return prepared
+
+
+def _engine(features, planner, evaluator, target_df, ids, times, chunk_size, entityset, index) -> pd.DataFrame:
+    evaluator.fed = set()
     id_series, _ = _frames._to_polars(ids.astype(target_df[target_df.ww.index].dtype, errors="ignore").rename(ID))
     cutoffs = pl.Series(CUTOFF, times.to_numpy().astype("datetime64[ns]"))
     parts = []
@@ -91,8 +108,6 @@ def _engine(features, planner, tables, target_df, ids, times, chunk_size, entity
                                   cutoffs[start:stop], id_series[start:stop]])
         parts.append(evaluator.run(instances, features).drop(Q))
     result = pl.concat(parts) if len(parts) > 1 else parts[0]
-    defaulted = result["__seen"].null_count() > 0
     metas = [planner.plan.metas[((), column_of(f))] for f in features]
-    columns = {f.get_name(): _output.to_pandas(result[f"out{i}"], meta, column_of(_through_lookups(f)) in evaluator.fed)
-               for i, (f, meta) in enumerate(zip(features, metas))}
-    return _output.typed(columns, features, entityset, index, defaulted)
+    fed = [column_of(_through_lookups(f)) in evaluator.fed for f in features]
+    return _output.assemble(result, features, metas, fed, entityset, index)

@@ -29,6 +29,7 @@ class ChunkEvaluator:
     def __init__(self, plan: Plan, tables: dict[str, Table]):
         self.plan = plan
         self.tables = tables
+        self._programs: dict[Path, list] = {}
         self.fed: set[str] = set()  # aggregations that saw at least one child row in some chunk
         self.frames = {  # only the columns the plan reads
             name: t.frame.select([ROW, *sorted(plan.raw[name])]) for name, t in tables.items() if name in plan.raw
@@ -70,9 +71,10 @@ class ChunkEvaluator:
                            pl.col(parent_index).cast(frame.schema[child_col]).alias(child_col))
         return visible(keys.join(frame, on=child_col, how="inner"), table)
 
-    # -- features of one path ----------------------------------------------------------
-    def _features(self, path: Path, ctx) -> pl.DataFrame:
-        frame = ctx[path]
+    # -- features of one path: compiled once into steps of prebuilt expressions ------------
+    def _compile(self, path: Path) -> list:
+        if path in self._programs:
+            return self._programs[path]
         index = self.tables[table_at(path, self.plan.target)].index
         aggs, directs, transforms = defaultdict(list), defaultdict(list), []
         for f in self.plan.paths[path]:
@@ -83,40 +85,63 @@ class ChunkEvaluator:
                 directs[path + hops(f.relationship_path)].append(f)
             elif type(f) is not ft.IdentityFeature:
                 transforms.append(f)
-        for (sub, where), feats in aggs.items():
-            frame = self._aggregate(frame, index, len(path), ctx[sub], where, feats)
+        steps = [self._compile_aggregation(path, index, sub, where, feats) for (sub, where), feats in aggs.items()]
         for sub, feats in directs.items():
-            frame = self._lookup(frame, sub, ctx[sub], feats)
-        for f in transforms:
+            _, _, parent_col, _, child_col = sub[-1]
+            cols = [pl.col(column_of(f.base_features[0])).alias(column_of(f)) for f in feats]
+            steps.append(("lookup", sub, parent_col, child_col, cols))
+        levels: dict[str, int] = {}
+        batches = defaultdict(list)
+        for f in transforms:  # dependencies first, so one with_columns per level
+            level = 1 + max((levels.get(column_of(b), 0) for b in f.base_features), default=0)
+            levels[column_of(f)] = level
             metas = [self.plan.metas[(path, column_of(b))] for b in f.base_features]
             inputs = [pl.col(column_of(b)) for b in f.base_features]
-            frame = frame.with_columns(_transforms.TRANSFORMS[type(f.primitive)](f.primitive, inputs, metas)
-                                       .alias(column_of(f)))
+            batches[level].append(_transforms.TRANSFORMS[type(f.primitive)](f.primitive, inputs, metas)
+                                  .alias(column_of(f)))
+        steps += [("transform", batches[level]) for level in sorted(batches)]
+        self._programs[path] = steps
+        return steps
+
+    def _compile_aggregation(self, path, index, sub, where, feats) -> tuple:
+        key = _anc(len(path))
+        exprs, stages = [], [[], []]
+        for j, f in enumerate(feats):
+            metas = [self.plan.metas[(sub, column_of(b))] for b in f.base_features]
+            scratch = _aggregations.Ctx([Q, key], f"__s{j}_", metas)
+            build = _aggregations.builder(f.primitive)
+            exprs.append(build(f.primitive, [column_of(b) for b in f.base_features], scratch).alias(column_of(f)))
+            stages[0] += scratch.stages[0]
+            stages[1] += scratch.stages[1]
+        defaults = [pl.col(column_of(f)).fill_null(f.default_value) for f in feats
+                    if f.default_value is not None and not pd.isna(f.default_value)]
+        return ("aggregate", sub, where, key, index, [s for s in stages if s], exprs, defaults,
+                [column_of(f) for f in feats])
+
+    def _features(self, path: Path, ctx) -> pl.DataFrame:
+        frame = ctx[path]
+        for step in self._compile(path):
+            if step[0] == "aggregate":
+                frame = self._aggregate(frame, ctx, *step[1:])
+            elif step[0] == "lookup":
+                frame = self._lookup(frame, ctx, *step[1:])
+            else:
+                frame = frame.with_columns(step[1])
         return frame
 
-    def _aggregate(self, frame, index, depth, child, where, feats) -> pl.DataFrame:
+    def _aggregate(self, frame, ctx, sub, where, key, index, stages, exprs, defaults, names) -> pl.DataFrame:
+        child = ctx[sub]
         if where is not None:
             child = child.filter(pl.col(where).fill_null(False))
-        key = _anc(depth)
         if child.height:
-            self.fed.update(column_of(f) for f in feats)
-        exprs = []
-        for f in feats:
-            build = _aggregations.builder(f.primitive)
-            exprs.append(build(f.primitive, [column_of(b) for b in f.base_features]).alias(column_of(f)))
+            self.fed.update(names)
+        for stage in stages:
+            child = child.with_columns(stage)
         grouped = child.group_by([Q, key]).agg(exprs).rename({key: index})
         grouped = grouped.with_columns(pl.col(index).cast(frame.schema[index]))
         frame = frame.join(grouped, on=[Q, index], how="left")
-        defaults = []
-        for f in feats:
-            default = f.default_value
-            if default is not None and not pd.isna(default):
-                defaults.append(pl.col(column_of(f)).fill_null(default))
         return frame.with_columns(defaults) if defaults else frame
 
-    def _lookup(self, frame, sub, parent, feats) -> pl.DataFrame:
-        forward, _, parent_col, _, child_col = sub[-1]
-        right = parent.select(Q, pl.col(parent_col).alias("__key"),
-                              *[pl.col(column_of(f.base_features[0])).alias(column_of(f)) for f in feats])
-        right = right.with_columns(pl.col("__key").cast(frame.schema[child_col]))
+    def _lookup(self, frame, ctx, sub, parent_col, child_col, cols) -> pl.DataFrame:
+        right = ctx[sub].select(Q, pl.col(parent_col).cast(frame.schema[child_col]).alias("__key"), *cols)
         return frame.join(right, left_on=[Q, child_col], right_on=[Q, "__key"], how="left")

@@ -28,6 +28,7 @@ class Table:
     categories: dict[str, pd.CategoricalDtype] = field(default_factory=dict)
     nullable_compare: set[str] = field(default_factory=set)  # pandas extension dtypes: x == v gives NA
     secondary: dict[str, list[str]] = field(default_factory=dict)
+    time_sorted: bool = False  # woodwork sorts by time index unless told already_sorted
 
 
 def _to_polars(series: pd.Series) -> tuple[pl.Series, pd.CategoricalDtype | None]:
@@ -63,34 +64,33 @@ def _table(df: pd.DataFrame) -> Table:
             df[col].dtype, pd.CategoricalDtype
         ):
             nullable.add(col)
+    frame = pl.DataFrame(columns)
+    time_sorted = bool(schema.time_index) and frame[schema.time_index].drop_nulls().is_sorted()
     return Table(
         name=schema.name,
         index=schema.index,
         time_index=schema.time_index,
-        frame=pl.DataFrame(columns),
+        frame=frame,
+        time_sorted=time_sorted,
         categories=categories,
         nullable_compare=nullable,
         secondary=dict(schema.metadata.get("secondary_time_index") or {}),
     )
 
 
-_CACHE: "weakref.WeakKeyDictionary[object, tuple[tuple[int, ...], dict[str, Table]]]" = weakref.WeakKeyDictionary()
+_CACHE: dict[int, tuple[weakref.ref, tuple[int, ...], dict[str, Table]]] = {}
 
 
 def tables(es) -> dict[str, Table]:
     """Polars copies of every dataframe of ``es``, converted once per dataframe object."""
     key = tuple(id(df) for df in es.dataframes)
-    try:
-        cached = _CACHE.get(es)
-    except TypeError:  # unhashable entityset: no caching
-        cached = None
-    if cached is not None and cached[0] == key:
-        return cached[1]
+    cached = _CACHE.get(id(es))
+    if cached is not None and cached[0]() is es and cached[1] == key:
+        return cached[2]
     out = {df.ww.name: _table(df) for df in es.dataframes}
-    try:
-        _CACHE[es] = (key, out)
-    except TypeError:
-        pass
+    for stale in [k for k, v in _CACHE.items() if v[0]() is None]:
+        del _CACHE[stale]
+    _CACHE[id(es)] = (weakref.ref(es), key, out)
     return out
 
 

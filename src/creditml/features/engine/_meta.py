@@ -13,6 +13,7 @@ class ColumnMeta:
     kind: str  # "int", "float", "bool", "datetime", "str", "category", "other"
     categories: pd.CategoricalDtype | None = None  # set when the Polars column holds category codes
     nullable: bool = False  # pandas extension dtype: comparisons with a missing value give NA
+    sorted_time: bool = False  # a time index whose entityset frame is in time order
     aggregated: bool = False  # categories come from an aggregation (Mode) rather than a column
 
 

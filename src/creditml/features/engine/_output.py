@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import polars as pl
 from featuretools.computational_backends.utils import get_ww_types_from_features
-from woodwork.logical_types import Age, AgeNullable, Boolean, BooleanNullable, Integer, IntegerNullable
+from woodwork.logical_types import Age, AgeNullable, Boolean, BooleanNullable, Double, Integer, IntegerNullable
 
 from creditml.features.engine._meta import ColumnMeta
 
@@ -25,29 +25,58 @@ def to_pandas(column: pl.Series, meta: ColumnMeta, fed: bool = True) -> pd.Serie
     return column.to_pandas()
 
 
-def typed(columns: dict[str, pd.Series], features: list, entityset, index: pd.Index,
-          defaulted: bool) -> pd.DataFrame:
-    """Apply each feature's woodwork logical type the way ``init_ww_and_concat_fm`` does.
+def assemble(result: pl.DataFrame, features: list, metas: list[ColumnMeta], fed: list[bool], entityset,
+             index: pd.Index) -> pd.DataFrame:
+    """One pandas column per feature, typed the way ``init_ww_and_concat_fm`` types it.
 
     Integer, Boolean and Age become their nullable variants when a value is missing.
-    ``defaulted``: some instance was not visible at its cutoff. featuretools then
-    concatenates object-dtype rows of defaults, and whether a categorical column keeps
-    its declared categories depends on pandas' concat of all-missing chunks; the engine
-    always keeps the declared categories (values are identical either way).
+    Double, integer and boolean columns (nearly all of them) are built from numpy
+    directly; any other logical type goes through woodwork's own ``transform``.
+    When an instance is not visible at its cutoff featuretools concatenates object rows
+    of defaults, and whether a categorical then keeps its declared categories depends
+    on pandas' concat internals; the engine always keeps them (values are identical).
     """
-    ltypes = get_ww_types_from_features(features, entityset)["logical_types"]
+    ltypes = _logical_types(features, entityset)
     out = {}
-    for name, series in columns.items():
+    for i, (f, meta, was_fed) in enumerate(zip(features, metas, fed)):
+        name, column = f.get_name(), result[f"out{i}"]
         ltype = ltypes[name]
-        if isinstance(ltype, type):
-            ltype = ltype()
-        if type(ltype) in _NULLABLE and series.isnull().any():
-            ltype = _NULLABLE[type(ltype)]()
-        series = series.reset_index(drop=True)
-        out[name] = ltype.transform(series) if ltype is not None else series
-    frame = pd.DataFrame(out, copy=False)
-    frame.index = index
-    return frame
+        kind = type(ltype)
+        nulls = column.null_count() > 0
+        if kind in _NULLABLE and nulls:
+            kind = _NULLABLE[kind]
+        if meta.categories is None and kind is Double:
+            out[name] = column.cast(pl.Float64).to_numpy()
+        elif meta.categories is None and kind is Integer:
+            out[name] = column.cast(pl.Int64).to_numpy()
+        elif meta.categories is None and kind is IntegerNullable:
+            values = column.cast(pl.Float64).to_numpy()
+            mask = np.isnan(values)
+            out[name] = pd.arrays.IntegerArray(np.where(mask, 0, values).astype(np.int64), mask)
+        elif meta.categories is None and kind is Boolean:
+            out[name] = column.to_numpy().astype(bool)
+        elif meta.categories is None and kind is BooleanNullable:
+            mask = column.is_null().to_numpy()
+            out[name] = pd.arrays.BooleanArray(column.fill_null(False).to_numpy().astype(bool), mask)
+        else:
+            series = to_pandas(column, meta, was_fed)
+            if ltype is not None:
+                series = (kind() if kind is not type(ltype) else ltype).transform(series)
+            out[name] = series.array if isinstance(series.dtype, pd.api.extensions.ExtensionDtype) else series.to_numpy()
+    return pd.DataFrame(out, index=index, copy=False)
+
+
+_LTYPES_CACHE: dict[tuple, dict] = {}
+
+
+def _logical_types(features: list, entityset) -> dict:
+    key = (id(entityset), tuple(f.unique_name() for f in features))
+    if key not in _LTYPES_CACHE:
+        if len(_LTYPES_CACHE) > 8:
+            _LTYPES_CACHE.clear()
+        ltypes = get_ww_types_from_features(features, entityset)["logical_types"]
+        _LTYPES_CACHE[key] = {k: (v() if isinstance(v, type) else v) for k, v in ltypes.items()}
+    return _LTYPES_CACHE[key]
 
 
 def instance_index(ids: pd.Series, target_df: pd.DataFrame) -> pd.Index:

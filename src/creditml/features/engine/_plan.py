@@ -9,6 +9,7 @@ computed per instance, exactly as featuretools does once per cutoff time.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -65,16 +66,20 @@ class Planner:
 
     def try_add(self, feature) -> bool:
         """Add ``feature`` (all-or-nothing); False when the engine cannot compute it."""
-        snapshot = ({p: list(fs) for p, fs in self.plan.paths.items()}, dict(self.plan.metas),
-                    {t: set(c) for t, c in self.plan.raw.items()})
+        self._journal: list = []
+        lengths = {p: len(fs) for p, fs in self.plan.paths.items()}
         try:
             self._add(feature, ())
             return True
         except Unsupported:
-            paths, metas, raw = snapshot
-            self.plan.paths = defaultdict(list, paths)
-            self.plan.metas, self.plan.raw = metas, defaultdict(set, raw)
-            return False
+            for key in self._journal:
+                self.plan.metas.pop(key, None)
+            for path in list(self.plan.paths):
+                if path in lengths:
+                    del self.plan.paths[path][lengths[path]:]
+                else:
+                    del self.plan.paths[path]
+            return False  # extra raw columns or paths read are harmless
 
     def _add(self, f, path: Path) -> ColumnMeta:
         key = (path, column_of(f))
@@ -90,7 +95,7 @@ class Planner:
             if len(f.relationship_path) != 1 or not all(h[0] for h in sub[len(path):]):
                 raise Unsupported(f.get_name())
             self._add_path(sub)
-            meta = self._add(f.base_features[0], sub)
+            meta = dataclasses.replace(self._add(f.base_features[0], sub), sorted_time=False)
         elif kind is ft.TransformFeature and not isinstance(f, GroupByTransformFeature):
             metas = [self._add(b, path) for b in f.base_features]
             if not _transforms.supports(f.primitive, metas):
@@ -110,6 +115,7 @@ class Planner:
         else:
             raise Unsupported(f.get_name())
         self.plan.metas[key] = meta
+        self._journal.append(key)
         self.plan.paths[path].append(f)
         return meta
 
@@ -120,7 +126,8 @@ class Planner:
         self.plan.raw[name].add(col)
         if col in table.categories:
             return ColumnMeta(kind="category", categories=table.categories[col])
-        return ColumnMeta(kind=kind_of(table.frame.schema[col]), nullable=col in table.nullable_compare)
+        return ColumnMeta(kind=kind_of(table.frame.schema[col]), nullable=col in table.nullable_compare,
+                          sorted_time=col == table.time_index and table.time_sorted)
 
     def _add_path(self, path: Path) -> None:
         for i in range(len(path) + 1):

@@ -1,0 +1,141 @@
+"""Hand-written cases: cutoff ties, late-known columns, empty children, shared parents,
+credit primitives, the featuretools fallback and argument errors."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+
+import featuretools as ft
+import numpy as np
+import pandas as pd
+import pytest
+
+from creditml.features.engine import calculate_feature_matrix
+from tests.features.engine._world import assert_same, cutoffs, make_world
+
+warnings.filterwarnings("ignore", category=FutureWarning, module=r"featuretools(\.|$)")
+
+D = pd.Timestamp("2024-03-01")
+
+
+def _tiny() -> ft.EntitySet:
+    customers = pd.DataFrame({"customer_id": [1, 2, 3]})
+    loans = pd.DataFrame({"loan_id": [10, 11, 12, 13], "customer_id": [1, 1, 2, 2],
+                          "at": [D - pd.Timedelta(days=5), D, D + pd.Timedelta(days=1), D - pd.Timedelta(days=2)]})
+    inst = pd.DataFrame({
+        "installment_id": range(6), "loan_id": [10, 10, 11, 12, 13, 13],
+        "due_at": [D - pd.Timedelta(days=4), D, D, D + pd.Timedelta(days=2), D - pd.Timedelta(days=1), D],
+        "amount": [1.0, 2.0, 4.0, 8.0, 16.0, 32.0],
+        "paid_at": [D - pd.Timedelta(days=3), D, D + pd.Timedelta(days=1), pd.NaT, pd.NaT, D - pd.Timedelta(days=1)],
+        "paid": [1.0, 2.0, 4.0, 8.0, 16.0, 32.0],
+        "status": pd.Series(["late", "paid", "late", "late", "paid", "late"], dtype="category"),
+    })
+    es = ft.EntitySet("tiny")
+    es.add_dataframe(customers, "customers", index="customer_id")
+    es.add_dataframe(loans, "loans", index="loan_id", time_index="at")
+    es.add_dataframe(inst, "installments", index="installment_id", time_index="due_at",
+                     secondary_time_index={"paid_at": ["paid"]}, logical_types={"status": "Categorical"})
+    es.add_relationship("customers", "customer_id", "loans", "customer_id")
+    es.add_relationship("loans", "loan_id", "installments", "loan_id")
+    return es
+
+
+def _both(features, es, ct, **kw):
+    ref = ft.calculate_feature_matrix(features, es, cutoff_time=ct, verbose=False)
+    got = calculate_feature_matrix(features, es, ct, **kw)
+    assert_same(ref, got)
+    return got
+
+
+def _feature(es, name, target="customers", **dfs):
+    features = ft.dfs(entityset=es, target_dataframe_name=target, features_only=True, **dfs)
+    return [f for f in features if f.get_name() == name]
+
+
+def test_rows_stamped_at_the_cutoff_are_visible_and_late_columns_at_the_cutoff_are_masked():
+    es = _tiny()
+    ct = pd.DataFrame({"customer_id": [1, 2, 3], "time": [D, D, D]})
+    feats = (_feature(es, "COUNT(installments)", agg_primitives=["count"], max_depth=2)
+             + _feature(es, "SUM(installments.paid)", agg_primitives=["sum"], max_depth=2))
+    got = _both(feats, es, ct)
+    # customer 1: installments 0, 1 (due at D) and 2 (due at D) are visible ...
+    assert got.loc[1, "COUNT(installments)"] == 3
+    # ... but paid is known for installment 0 only: paid_at == cutoff is masked (>=)
+    assert got.loc[1, "SUM(installments.paid)"] == 1.0
+
+
+def test_empty_children_give_count_zero_and_mean_missing():
+    es = _tiny()
+    ct = pd.DataFrame({"customer_id": [3, 2, 1], "time": [D, D - pd.Timedelta(days=30), D]})
+    feats = ft.dfs(entityset=es, target_dataframe_name="customers", features_only=True,
+                   agg_primitives=["count", "mean", "num_unique", "mode"], trans_primitives=[], max_depth=2)
+    got = _both(feats, es, ct)
+    assert got.loc[3, "COUNT(loans)"] == 0 and got.loc[2, "COUNT(loans)"] == 0
+    assert np.isnan(got.loc[3, "MEAN(installments.amount)"])
+    assert list(got.index) == [3, 2, 1]
+
+
+def test_nested_aggregation_of_a_shared_parent_uses_each_instance_cutoff():
+    es = _tiny()
+    ct = pd.DataFrame({"loan_id": [10, 11, 13], "time": [D - pd.Timedelta(days=3), D, D + pd.Timedelta(days=5)]})
+    feats = ft.dfs(entityset=es, target_dataframe_name="loans", features_only=True,
+                   agg_primitives=["count", "sum", "mean"], trans_primitives=[], max_depth=3)
+    names = {f.get_name() for f in feats}
+    assert "customers.COUNT(loans)" in names and "customers.MEAN(loans.SUM(installments.amount))" in names
+    got = _both(feats, es, ct)
+    # loans 10 and 11 share customer 1, seen at different cutoffs
+    assert got.loc[10, "customers.COUNT(loans)"] == 1 and got.loc[11, "customers.COUNT(loans)"] == 2
+
+
+def test_where_clauses_on_interesting_values():
+    es = _tiny()
+    es.add_interesting_values(dataframe_name="installments", values={"status": ["late", "absent"]})
+    ct = pd.DataFrame({"customer_id": [1, 2, 3], "time": [D, D + pd.Timedelta(days=3), D]})
+    feats = ft.dfs(entityset=es, target_dataframe_name="customers", features_only=True, max_depth=2,
+                   agg_primitives=["count", "sum"], where_primitives=["count", "sum"], trans_primitives=[])
+    got = _both(feats, es, ct)
+    assert got.loc[1, "COUNT(installments WHERE status = late)"] == 2
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_credit_primitives(seed):
+    primitives = pytest.importorskip("creditml.features.primitives")
+    es = make_world(seed, 12, 40, 150, jitter=True, credit=True)
+    feats = ft.dfs(entityset=es, target_dataframe_name="customers", features_only=True, max_depth=2,
+                   agg_primitives=primitives.credit_primitives([7, 30]) + ["count"], trans_primitives=[])
+    kinds = {type(f.primitive).__name__ for f in feats}
+    assert {"CountInLastDays", "ShareOnTime", "PartialPaymentRatio", "Utilisation",
+            "DaysSinceLastDelinquency", "ShareDaysPastDueOver"} <= kinds
+    _both(feats, es, cutoffs(seed, es, jitter=True))
+
+
+def test_unsupported_features_go_to_featuretools_with_one_warning(caplog):
+    es = make_world(3, 8, 20, 60)
+    feats = ft.dfs(entityset=es, target_dataframe_name="customers", features_only=True, max_depth=2,
+                   agg_primitives=["count", "median", "n_most_common"], trans_primitives=[])
+    with caplog.at_level(logging.WARNING, logger="creditml.features.engine"):
+        _both(feats, es, cutoffs(3, es))
+    warnings_ = [r for r in caplog.records if "computed by featuretools" in r.getMessage()]
+    assert len(warnings_) == 1 and "MEDIAN(loans.amount)" in warnings_[0].getMessage()
+
+
+def test_chunks_give_the_same_matrix():
+    es = make_world(4, 10, 30, 90)
+    feats = ft.dfs(entityset=es, target_dataframe_name="customers", features_only=True, max_depth=2,
+                   agg_primitives=["count", "mean", "trend", "mode"], trans_primitives=["month"])
+    ct = cutoffs(4, es)
+    pd.testing.assert_frame_equal(calculate_feature_matrix(feats, es, ct, chunk_size=3),
+                                  calculate_feature_matrix(feats, es, ct))
+
+
+def test_argument_errors_name_the_parameter():
+    es = _tiny()
+    feats = _feature(es, "COUNT(loans)", agg_primitives=["count"])
+    ct = pd.DataFrame({"customer_id": [1], "time": [D]})
+    with pytest.raises(NotImplementedError, match="training_window"):
+        calculate_feature_matrix(feats, es, ct, training_window="30 days")
+    with pytest.raises(ValueError, match="chunk_size"):
+        calculate_feature_matrix(feats, es, ct, chunk_size=0)
+    with pytest.raises(ValueError, match="cutoff_time: expected columns"):
+        calculate_feature_matrix(feats, es, ct.rename(columns={"time": "when"}))

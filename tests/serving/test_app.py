@@ -1,0 +1,157 @@
+"""The REST server against real champions: endpoints, validation, champion switches."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+from mlflow.tracking import MlflowClient
+
+from creditml.registry.promotion import promote, review
+from creditml.serving.app import create_app
+from creditml.serving.registry_watch import ChampionWatcher
+from tests.serving.conftest import records_of
+
+RESULT_KEYS = {"instance_id", "probability", "score", "band", "reason_codes", "model_name", "model_version"}
+
+
+@pytest.fixture(scope="module")
+def client(serving_world):
+    serving_world.model("credit_default")
+    with TestClient(create_app(ChampionWatcher(poll_seconds=0))) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def credit_record(serving_world, world_dataset, bundles):
+    from tests.serving.conftest import predictions
+
+    trained = serving_world.model("credit_default")
+    preds = predictions(trained.run_id)
+    ids = preds.index[preds.split == "test"][:3]
+    return records_of(world_dataset, bundles["credit_default"], ids)
+
+
+def test_health_and_models(client, serving_world):
+    assert client.get("/health").json() == {"status": "ok", "models": len(serving_world.models)}
+    models = {m["task"]: m for m in client.get("/v1/models").json()}
+    credit = serving_world.models["credit_default"]
+    assert models["credit_default"]["name"] == credit.name
+    assert models["credit_default"]["version"] == credit.version
+    assert models["credit_default"]["alias"] == "champion"
+    assert models["credit_default"]["loaded_at"]
+
+
+def test_single_and_batch_bodies(client, credit_record):
+    one = client.post("/v1/credit_default/score", json=credit_record[0])
+    assert one.status_code == 200, one.text
+    (result,) = one.json()["results"]
+    assert set(result) == RESULT_KEYS
+    assert result["instance_id"] == credit_record[0]["instance"]["application_id"]
+    batch = client.post("/v1/credit_default/score", json={"records": credit_record})
+    assert batch.status_code == 200, batch.text
+    results = batch.json()["results"]
+    assert [r["instance_id"] for r in results] == [r["instance"]["application_id"] for r in credit_record]
+    assert results[0]["probability"] == pytest.approx(result["probability"], abs=1e-12)
+
+
+def test_unknown_task_is_404_naming_the_known_tasks(client, credit_record):
+    r = client.post("/v1/no_such_task/score", json=credit_record[0])
+    assert r.status_code == 404
+    assert "unknown task 'no_such_task'" in r.json()["detail"] and "credit_default" in r.json()["detail"]
+
+
+def _errors(response) -> list[dict]:
+    assert response.status_code == 422, response.text
+    return response.json()["detail"]
+
+
+def test_missing_primary_key_and_cutoff(client, credit_record):
+    record = {**credit_record[0], "instance": {k: v for k, v in credit_record[0]["instance"].items()
+                                               if k not in ("application_id", "applied_at")}}
+    locs = {tuple(e["loc"]) for e in _errors(client.post("/v1/credit_default/score", json=record))}
+    assert ("body", "instance", "application_id") in locs
+    assert ("body", "instance", "applied_at") in locs
+
+
+def test_unknown_table_lists_the_declared_ones(client, credit_record):
+    record = {**credit_record[0], "related": {**credit_record[0]["related"], "payslips": [{"x": 1}]}}
+    (err,) = _errors(client.post("/v1/credit_default/score", json=record))
+    assert err["loc"] == ["body", "related", "payslips"]
+    assert "unknown table 'payslips'" in err["msg"] and "installments" in err["msg"]
+
+
+def test_values_must_parse_with_their_declared_types(client, credit_record):
+    bad = dict(credit_record[1])
+    bad["instance"] = {**bad["instance"], "amount_requested": "a lot", "applied_at": "yesterday-ish"}
+    errs = _errors(client.post("/v1/credit_default/score", json={"records": [credit_record[0], bad]}))
+    locs = {tuple(e["loc"]): e["msg"] for e in errs}
+    assert ("body", "records", 1, "instance", "amount_requested") in locs
+    assert ("body", "records", 1, "instance", "applied_at") in locs
+    assert "number" in locs[("body", "records", 1, "instance", "amount_requested")]
+
+
+def test_top_level_is_strict_and_bodies_that_are_not_records_are_422(client, credit_record):
+    errs = _errors(client.post("/v1/credit_default/score", json={**credit_record[0], "colour": "red"}))
+    assert errs[0]["loc"] == ["body", "colour"]
+    assert _errors(client.post("/v1/credit_default/score", json=[1, 2]))[0]["loc"] == ["body"]
+    assert _errors(client.post("/v1/credit_default/score", content=b"{not json"))[0]["type"] == "json_invalid"
+    assert _errors(client.post("/v1/credit_default/score", json={"records": []}))[0]["loc"] == ["body", "records"]
+
+
+def test_schema_of_a_task(client):
+    schema = client.get("/v1/credit_default/schema").json()
+    assert "application_id" in schema["properties"]["instance"]["required"]
+    assert "loans" in schema["properties"]["related"]["properties"]
+
+
+def _new_champion_version(name: str, version: str) -> str:
+    """Register the champion's artifact again as a new version and take it through review."""
+    client = MlflowClient()
+    mv = client.get_model_version(name, version)
+    new = client.create_model_version(name, mv.source, run_id=mv.run_id,
+                                      tags={k: v for k, v in mv.tags.items() if not k.startswith("creditml.review")})
+    review(name, new.version, True, "serving tests", "same model, new version: tests the champion switch")
+    promote(name, str(new.version), by="serving tests")
+    return str(new.version)
+
+
+def test_champion_switch_without_dropping_requests(serving_world, credit_record):
+    trained = serving_world.model("credit_default")
+    watcher = ChampionWatcher(poll_seconds=0.5)
+    statuses: list[int] = []
+    versions: list[str] = []
+    stop = threading.Event()
+    with TestClient(create_app(watcher)) as c:
+        before = c.get("/v1/models").json()
+        old = next(m["version"] for m in before if m["task"] == "credit_default")
+
+        def hammer():
+            while not stop.is_set():
+                r = c.post("/v1/credit_default/score", json=credit_record[0])
+                statuses.append(r.status_code)
+                if r.status_code == 200:
+                    versions.append(r.json()["results"][0]["model_version"])
+
+        worker = threading.Thread(target=hammer)
+        worker.start()
+        try:
+            new = _new_champion_version(trained.name, old)
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and (not versions or versions[-1] != new):
+                time.sleep(0.2)
+        finally:
+            stop.set()
+            worker.join(timeout=30)
+        assert set(statuses) == {200}
+        assert versions[0] == old and versions[-1] == new, "the poller did not switch to the new champion"
+        # the forced reload endpoint: nothing changed since the poller switched
+        r = c.post("/v1/admin/reload")
+        assert r.status_code == 200 and r.json()["changed"] == []
+        assert next(m["version"] for m in r.json()["models"] if m["task"] == "credit_default") == new
+
+
+def test_every_served_task_trained(serving_world):
+    assert not serving_world.failures, serving_world.failures
