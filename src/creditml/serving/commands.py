@@ -1,0 +1,62 @@
+"""The serving commands as plain functions; ``creditml.cli`` wires them to Typer and prints."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from creditml.errors import CreditmlError
+
+
+def serve(host: str = "127.0.0.1", port: int = 8000, poll_seconds: float = 30.0,
+          link_store_url: str | None = None) -> None:
+    """Run the REST server with uvicorn until interrupted (blocks)."""
+    import uvicorn
+
+    from creditml.registry import tracking
+    from creditml.serving.app import create_app
+    from creditml.serving.linkstore import DEFAULT_URL, LinkStore
+    from creditml.serving.registry_watch import ChampionWatcher
+
+    if poll_seconds < 0:
+        raise CreditmlError(f"--poll-seconds must be 0 (no polling) or more, got {poll_seconds}")
+    tracking.configure()
+    url = link_store_url or DEFAULT_URL
+    store = None if url.lower() == "none" else LinkStore(url)
+    app = create_app(ChampionWatcher(poll_seconds=poll_seconds), store)
+    uvicorn.run(app, host=host, port=port, log_level="info")
+
+
+def score_file(model_uri: str, input: Path, out: Path, batch_size: int = 200, with_features: bool = True):
+    from creditml.registry import tracking
+    from creditml.serving.batch import score_file as run
+
+    tracking.configure()
+    if batch_size < 1:
+        raise CreditmlError(f"--batch-size must be at least 1, got {batch_size}")
+    return run(model_uri, input, out, batch_size=batch_size, with_features=with_features)
+
+
+def monitor(model_name: str, scored_file: Path, out: Path | None = None):
+    from creditml.registry import tracking
+    from creditml.serving.monitor import monitor as run
+
+    tracking.configure()
+    return run(model_name, scored_file, out)
+
+
+def load_links(pipeline: Path, dataset: Path | None = None, url: str | None = None, until: str | None = None) -> dict:
+    """Seed the link store from a dataset with the graph declaration of a pipeline; return row counts."""
+    from creditml.config import load_pipeline_config
+    from creditml.data import load_dataset
+    from creditml.serving.linkstore import DEFAULT_URL, LinkStore
+
+    cfg = load_pipeline_config(pipeline, None, dataset)
+    if cfg.features.graph is None:
+        raise CreditmlError(f"{pipeline}: pipeline {cfg.name!r} declares no features.graph; "
+                            "only fraud pipelines with identifier-graph features use the link store")
+    data = load_dataset(cfg.dataset)
+    store = LinkStore(url or DEFAULT_URL)
+    store.load_from_dataset(data, cfg.features.graph, cfg.task.target, until=until)
+    counts = store.counts()
+    store.close()
+    return counts
