@@ -168,6 +168,29 @@ def run(
         print(summary.as_json())
 
 
+@app.command("tune-worker")
+@handles_errors
+def tune_worker_command(
+    pipeline: Path = typer.Argument(..., help="pipeline YAML (pipelines/*.yaml)"),
+    storage: str = typer.Option(..., "--storage", help="shared Optuna storage, e.g. postgresql://USER@HOST:5432/DB"),
+    trials: int = typer.Option(10, "--trials", help="trials this worker runs"),
+    features_dir: Path = typer.Option(None, "--features", help="folder written by creditml features (no recompute)"),
+    timeout: float = typer.Option(None, "--timeout", help="start no new trial after this many seconds"),
+    set_: Optional[list[str]] = SET_OPTION,
+    dataset: Optional[Path] = DATASET_OPTION,
+) -> None:
+    """Add trials to the pipeline's shared Optuna study; start as many workers as there are cores/machines."""
+    from creditml.scale.tune_worker import tune_worker
+
+    with console.status("starting") as status:
+        summary = tune_worker(pipeline, storage, trials, overrides=set_, dataset=dataset, features_dir=features_dir,
+                              timeout_seconds=timeout, progress=lambda step: status.update(step))
+    best = f"{summary.best_value:.4f}" if summary.best_value is not None else "-"
+    console.print(f"[green]done[/]: {summary.trials} trial(s) by {summary.worker} (sampler seed "
+                  f"{summary.sampler_seed}); study {summary.study_name} holds {summary.study_trials} finished "
+                  f"trial(s), best validation AUC {best}", highlight=False)
+
+
 def _registry() -> None:
     from creditml.registry import tracking
 
@@ -320,3 +343,7 @@ def demo(
 
 def main(argv: Optional[list[str]] = None) -> None:  # pragma: no cover - entry point helper
     app(argv if argv is not None else sys.argv[1:])
+
+
+if __name__ == "__main__":  # python -m creditml.cli
+    main()

@@ -269,6 +269,9 @@ class FeatureSettings(_Strict):
     max_depth: int = Field(2, ge=0, le=3)
     max_candidates: int = Field(3000, ge=1)
     engine: Literal["fast", "featuretools"] = "fast"
+    dask_scheduler: str | None = None  # e.g. tcp://10.0.0.5:8786: compute partitions on a Dask cluster
+    dask_partitions: int | None = Field(None, ge=1)
+    dask_data: Literal["path", "scatter"] = "path"  # workers load the dataset themselves, or get it sent
     agg_primitives: list[str] = Field(default_factory=lambda: [
         "count", "sum", "mean", "max", "min", "std", "num_unique", "mode", "percent_true",
         "trend", "time_since_last", "time_since_first", "avg_time_between",
@@ -368,6 +371,7 @@ class ScoringSettings(_Strict):
 
 class TrainingSettings(_Strict):
     backend: Literal["local", "dask"] = "local"
+    dask_scheduler: str | None = None  # default: features.dask_scheduler, then $DASK_SCHEDULER_ADDRESS
     min_positives: int = Field(30, ge=1)  # fewer positives in any split: stop before anything is logged
 
 

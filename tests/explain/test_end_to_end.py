@@ -24,7 +24,7 @@ def trained_version(small_world, tmp_path_factory):
         cfg = load_pipeline_config(
             PIPELINES / "credit_default.yaml", dataset=small_world,
             overrides=["tuning.n_trials=3", "features.max_candidates=300", "selection.max_selected=40",
-                       "training.min_positives=10", f"tuning.storage=sqlite:///{tmp / 'optuna.db'}"])
+                       "training.min_positives=5", f"tuning.storage=sqlite:///{tmp / 'optuna.db'}"])
         summary = run_pipeline(cfg)
         yield summary.model_name, summary.version, summary.run_id, tmp
 

@@ -21,7 +21,7 @@ from tests.conftest import PIPELINES
 BIN = Path(sys.executable).parent
 MODEL = "creditml-credit-default"
 SMALL_RUN = ["features.max_candidates=150", "tuning.n_trials=2", "tuning.max_boost_rounds=80",
-             "tuning.early_stopping_rounds=10", "selection.max_selected=30", "training.min_positives=10",
+             "tuning.early_stopping_rounds=10", "selection.max_selected=30", "training.min_positives=5",
              # a model trained on a few hundred instances: the gates are relaxed, not skipped
              "gates.min_fairness_ratio=0", "gates.min_test_auc=0", "gates.min_test_ks=0", "gates.max_auc_drop=1",
              "gates.max_score_psi=100", "gates.max_calibration_error=1"]

@@ -20,7 +20,7 @@ from tests.conftest import PIPELINES, REPO
 
 PIPELINE = PIPELINES / "credit_default.yaml"
 SETTINGS = ["features.max_candidates=200", "tuning.max_boost_rounds=60", "tuning.early_stopping_rounds=10",
-            "tuning.nthread=1", "training.min_positives=10"]
+            "tuning.nthread=1", "training.min_positives=5"]
 TRIALS = (4, 3)
 WORKER = """
 import json, sys
@@ -85,3 +85,21 @@ def test_a_worker_needs_at_least_one_trial(small_world):
 
     with pytest.raises(CreditmlError, match="--trials: expected at least 1 trial, got 0"):
         tune_worker(PIPELINE, "sqlite://", 0, dataset=small_world)
+
+
+def test_cli_tune_worker_adds_trials_and_refuses_zero(small_world, tmp_path):
+    import typer
+    from typer.testing import CliRunner
+
+    from creditml.cli import app
+
+    if "tune-worker" not in typer.main.get_command(app).commands:
+        pytest.skip("creditml tune-worker is not registered in cli.py yet")
+    storage = f"sqlite:///{tmp_path / 'optuna.db'}"
+    args = ["tune-worker", str(PIPELINE), "--storage", storage, "--dataset", str(small_world),
+            *[a for s in SETTINGS for a in ("--set", s)]]
+    done = CliRunner().invoke(app, [*args, "--trials", "2"])
+    assert done.exit_code == 0, done.output
+    assert "done: 2 trial(s) by" in done.output and "holds 2 finished trial(s)" in done.output
+    refused = CliRunner().invoke(app, [*args, "--trials", "0"])
+    assert refused.exit_code == 2 and "--trials: expected at least 1 trial, got 0" in refused.output

@@ -1,8 +1,12 @@
 """A featuretools EntitySet from any declared dataset: no column name is assumed.
 
 What never becomes a feature is left out here, once: PII, protected attributes (kept
-for fairness checks), labels and the times they became known, free text, and id
-columns that are neither a table's key nor a foreign key.
+for fairness checks), free text, id columns that are neither a table's key nor a
+foreign key, and labels with no time they became known. A label declared with
+``known_at`` stays, as a late-known column: an earlier loan's default or an earlier
+application's confirmed fraud is history a lender knows once it is known, and the
+secondary time index hides it until then (the leakage tests change every such value
+after the cutoff and require the features to stay the same).
 """
 
 from __future__ import annotations
@@ -29,14 +33,13 @@ def excluded_columns(cfg: DatasetConfig, extra: dict[str, list[str]] | None = No
     for name, spec in cfg.tables.items():
         keys = {spec.primary_key, *(fk.column for fk in spec.foreign_keys)}
         labels = [label for label in cfg.labels.values() if label.table == name]
-        drop = set(spec.pii) | set(spec.protected) | {label.column for label in labels}
+        drop = set(spec.pii) | set(spec.protected) | {label.column for label in labels if not label.known_at}
         drop |= {c for c, col in spec.columns.items() if col.type == "text" or (col.type == "id" and c not in keys)}
         drop |= set((extra or {}).get(name, []))
         for label in labels:
-            # when a label became known is dropped too, unless it still guards a kept late column
-            guarded = set(spec.secondary_time_index.get(label.known_at, [])) - drop - {label.known_at}
-            if label.known_at and not guarded:
-                drop.add(label.known_at)
+            # a label's known-at column must guard it as a secondary time index
+            if label.known_at and label.column not in spec.secondary_time_index.get(label.known_at, []):
+                drop.add(label.column)
         out[name] = drop - keys - ({spec.time_index} if spec.time_index else set())
     return out
 

@@ -102,7 +102,10 @@ def build_features(cfg: PipelineConfig, dataset: Dataset | None = None, progress
     say("generating DFS candidate definitions")
     candidates = build_candidates(es, cfg.task.target, cfg.features, interesting_until=train_end)
     say(f"computing {len(candidates):,} candidates for {len(instances.labels):,} instances ({cfg.features.engine} engine)")
-    matrix = compute_matrix(candidates, es, instances.cutoff_time, cfg.features.engine)
+    fs = cfg.features
+    matrix = compute_matrix(candidates, es, instances.cutoff_time, fs.engine, dask_scheduler=fs.dask_scheduler,
+                            dask_partitions=fs.dask_partitions, ignore=fs.ignore_columns,
+                            dataset_yaml=cfg.dataset if fs.dask_data == "path" else None)
     matrix = matrix.loc[instances.labels.index]
     if cfg.features.graph is not None:
         from creditml.features.graph import graph_features

@@ -61,36 +61,67 @@ def check_trainable(labels: pd.Series, split: pd.Series, min_positives: int, tas
 
 def study_name_for(cfg: PipelineConfig, data_fingerprint: str, features: list[str]) -> str:
     """Same pipeline, same data, same settings, same candidates: same study (so it resumes)."""
-    key = json.dumps({"tuning": cfg.tuning.model_dump(mode="json", exclude={"n_trials", "timeout_seconds"}),
+    # where the study is stored and how many threads a worker uses do not change what it searches
+    key = json.dumps({"tuning": cfg.tuning.model_dump(mode="json", exclude={"n_trials", "timeout_seconds",
+                                                                             "storage", "nthread"}),
                       "split": cfg.split.model_dump(mode="json"), "seed": cfg.seed, "features": features,
                       "data": data_fingerprint}, sort_keys=True)
     return cfg.tuning.study_name or f"{cfg.name}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
 
 
-def train_model(features: FeatureResult, cfg: PipelineConfig, *, storage: str, data_fingerprint: str,
-                on_trial=None) -> TrainedModel:
-    labels, split = features.instances.labels, features.split
+@dataclass
+class TrainingInputs:
+    """The matrices and fixed parameters every fit of a pipeline uses (tuning, workers, final fit)."""
+
+    features: list[str]
+    categories: dict[str, list[str]]
+    frame: pd.DataFrame  # model view of all instances (positional names)
+    dtrain: xgb.DMatrix
+    dvalid: xgb.DMatrix
+    fixed: dict  # parameters that are not searched (objective, seed, monotone constraints)
+    monotone: dict[str, int]  # positional name -> direction
+
+
+def training_inputs(matrix: pd.DataFrame, labels: pd.Series, split: pd.Series, cfg: PipelineConfig) -> TrainingInputs:
     check_trainable(labels, split, cfg.training.min_positives, cfg.task.name)
-    names = features.selected
-    X = features.matrix[names]
-    categories = fit_categories(X.loc[(split == "train").values])
-    frame = model_frame(X, names, categories)
+    names = list(matrix.columns)
+    categories = fit_categories(matrix.loc[(split == "train").values])
+    frame = model_frame(matrix, names, categories)
 
     def dmatrix(part: str) -> xgb.DMatrix:
         mask = (split == part).values
         return xgb.DMatrix(frame.loc[mask], label=labels[mask].values, enable_categorical=True,
                            feature_names=positional_names(names), feature_types=feature_types(names, categories))
 
-    dtrain, dvalid = dmatrix("train"), dmatrix("validation")
     monotone = monotone_map(names, cfg.tuning.monotone_constraints)
-    fixed = base_params(cfg.tuning, cfg.seed, monotone)
+    return TrainingInputs(names, categories, frame, dmatrix("train"), dmatrix("validation"),
+                          base_params(cfg.tuning, cfg.seed, monotone), monotone)
+
+
+def train_model(features: FeatureResult, cfg: PipelineConfig, *, storage: str, data_fingerprint: str,
+                on_trial=None) -> TrainedModel:
+    labels, split = features.instances.labels, features.split
+    inputs = training_inputs(features.matrix[features.selected], labels, split, cfg)
+    names, categories, frame, fixed, monotone = (inputs.features, inputs.categories, inputs.frame, inputs.fixed,
+                                                 inputs.monotone)
+    dtrain, dvalid = inputs.dtrain, inputs.dvalid
     tuning = tune(dtrain, dvalid, cfg.tuning, seed=cfg.seed, storage=storage,
                   study_name=study_name_for(cfg, data_fingerprint, names), fixed=fixed, on_trial=on_trial)
     params = {**fixed, **tuning.best_params}
-    booster = xgb.train(params, dtrain, num_boost_round=cfg.tuning.max_boost_rounds,
-                        evals=[(dvalid, "validation")], early_stopping_rounds=cfg.tuning.early_stopping_rounds,
-                        verbose_eval=False)
-    best_iteration = int(booster.best_iteration)
+    if cfg.training.backend == "dask":
+        from creditml.scale._cluster import scheduler_address
+        from creditml.scale.dask_training import fit_final_dask
+
+        address = scheduler_address(cfg.training.dask_scheduler or cfg.features.dask_scheduler,
+                                    "training.dask_scheduler")
+        booster, best_iteration = fit_final_dask(frame, labels.values, split.values, params, cfg.tuning, address,
+                                                 feature_names=positional_names(names),
+                                                 feature_types=feature_types(names, categories))
+    else:
+        booster = xgb.train(params, dtrain, num_boost_round=cfg.tuning.max_boost_rounds,
+                            evals=[(dvalid, "validation")], early_stopping_rounds=cfg.tuning.early_stopping_rounds,
+                            verbose_eval=False)
+        best_iteration = int(booster.best_iteration)
     full = xgb.DMatrix(frame, enable_categorical=True, feature_names=positional_names(names),
                        feature_types=feature_types(names, categories))
     proba = booster.predict(full, iteration_range=(0, best_iteration + 1))

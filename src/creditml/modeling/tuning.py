@@ -70,18 +70,18 @@ def suggest(trial: optuna.Trial, settings: TuningSettings, positive_rate: float)
     return params
 
 
-def tune(dtrain: xgb.DMatrix, dvalid: xgb.DMatrix, settings: TuningSettings, *, seed: int, storage: str,
-         study_name: str, fixed: dict, on_trial: Callable[[int, int], None] | None = None) -> TuningResult:
-    """Run (or resume) the study until it holds ``n_trials`` finished trials or time runs out."""
-    sampler = optuna.samplers.TPESampler(seed=seed)
-    pruner = optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=30)
-    study = optuna.create_study(study_name=study_name, storage=storage, direction="maximize",
-                                sampler=sampler, pruner=pruner, load_if_exists=True)
-    study.set_user_attr("sampler_seed", seed)
-    resumed = sum(t.state in FINISHED for t in study.trials)
+def pruner() -> optuna.pruners.BasePruner:
+    return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=30)
+
+
+def make_objective(dtrain: xgb.DMatrix, dvalid: xgb.DMatrix, settings: TuningSettings, fixed: dict,
+                   worker: str | None = None) -> Callable[[optuna.Trial], float]:
+    """One trial: fit with early stopping, pruned on the validation AUC curve; return the best AUC."""
     positive_rate = float(dtrain.get_label().mean())
 
     def objective(trial: optuna.Trial) -> float:
+        if worker:
+            trial.set_user_attr("worker", worker)
         params = {**fixed, **suggest(trial, settings, positive_rate)}
         booster = xgb.train(
             params, dtrain, num_boost_round=settings.max_boost_rounds, evals=[(dvalid, "validation")],
@@ -90,6 +90,19 @@ def tune(dtrain: xgb.DMatrix, dvalid: xgb.DMatrix, settings: TuningSettings, *, 
         )
         trial.set_user_attr("best_iteration", int(booster.best_iteration))
         return float(booster.best_score)
+
+    return objective
+
+
+def tune(dtrain: xgb.DMatrix, dvalid: xgb.DMatrix, settings: TuningSettings, *, seed: int, storage: str,
+         study_name: str, fixed: dict, on_trial: Callable[[int, int], None] | None = None) -> TuningResult:
+    """Run (or resume) the study until it holds ``n_trials`` finished trials or time runs out."""
+    sampler = optuna.samplers.TPESampler(seed=seed)
+    study = optuna.create_study(study_name=study_name, storage=storage, direction="maximize",
+                                sampler=sampler, pruner=pruner(), load_if_exists=True)
+    study.set_user_attr("sampler_seed", seed)
+    resumed = sum(t.state in FINISHED for t in study.trials)
+    objective = make_objective(dtrain, dvalid, settings, fixed)
 
     def callback(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         if on_trial:

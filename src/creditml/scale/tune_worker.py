@@ -22,13 +22,10 @@ from typing import Callable
 import optuna
 import pandas as pd
 import xgboost as xgb
-from optuna_integration.xgboost import XGBoostPruningCallback
-
 from creditml.config import PipelineConfig, load_dataset_config, load_pipeline_config
 from creditml.errors import CreditmlError
-from creditml.modeling.frame import feature_types, fit_categories, model_frame, positional_names
-from creditml.modeling.train import check_trainable, study_name_for
-from creditml.modeling.tuning import FINISHED, base_params, monotone_map, suggest
+from creditml.modeling.train import TrainingInputs, study_name_for, training_inputs
+from creditml.modeling.tuning import FINISHED, make_objective, pruner
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -43,35 +40,10 @@ class WorkerSummary:
     best_value: float | None
 
 
-@dataclass
-class TuningInputs:
-    dtrain: xgb.DMatrix
-    dvalid: xgb.DMatrix
-    features: list[str]
-    fixed: dict  # parameters that are not searched (objective, seed, monotone constraints)
-
-
 def worker_seed(pipeline_seed: int, host: str | None = None, pid: int | None = None) -> int:
     """A sampler seed per worker: reproducible from (seed, host, pid), different across workers."""
     key = f"{pipeline_seed}:{host or socket.gethostname()}:{pid if pid is not None else os.getpid()}"
     return int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big")
-
-
-def tuning_inputs(matrix: pd.DataFrame, labels: pd.Series, split: pd.Series, cfg: PipelineConfig) -> TuningInputs:
-    """The train/validation matrices and fixed parameters exactly as ``train_model`` builds them."""
-    check_trainable(labels, split, cfg.training.min_positives, cfg.task.name)
-    names = list(matrix.columns)
-    train = (split == "train").values
-    categories = fit_categories(matrix.loc[train])
-    frame = model_frame(matrix, names, categories)
-
-    def dmatrix(part: str) -> xgb.DMatrix:
-        mask = (split == part).values
-        return xgb.DMatrix(frame.loc[mask], label=labels[mask].values, enable_categorical=True,
-                           feature_names=positional_names(names), feature_types=feature_types(names, categories))
-
-    fixed = base_params(cfg.tuning, cfg.seed, monotone_map(names, cfg.tuning.monotone_constraints))
-    return TuningInputs(dmatrix("train"), dmatrix("validation"), names, fixed)
 
 
 def read_feature_folder(folder: Path) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
@@ -106,7 +78,7 @@ def open_study(storage_url: str, study_name: str, sampler: optuna.samplers.BaseS
                                                  engine_kwargs={"pool_pre_ping": True})
             return optuna.create_study(study_name=study_name, storage=storage, direction="maximize",
                                        sampler=sampler, load_if_exists=True,
-                                       pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=30))
+                                       pruner=pruner())
         except Exception as exc:  # sqlalchemy errors while another worker creates the same tables
             if attempt == attempts - 1:
                 raise CreditmlError(f"cannot open study {study_name!r} in {storage_url!r}: {exc}") from exc
@@ -114,24 +86,11 @@ def open_study(storage_url: str, study_name: str, sampler: optuna.samplers.BaseS
     raise AssertionError("unreachable")
 
 
-def run_trials(inputs: TuningInputs, cfg: PipelineConfig, study: optuna.Study, n_trials: int, worker: str,
+def run_trials(inputs: TrainingInputs, cfg: PipelineConfig, study: optuna.Study, n_trials: int, worker: str,
                timeout_seconds: float | None = None,
                on_trial: Callable[[int, int], None] | None = None) -> int:
     """Run ``n_trials`` trials of the same objective ``modeling.tuning.tune`` optimises; return how many finished."""
-    settings = cfg.tuning
-    positive_rate = float(inputs.dtrain.get_label().mean())
     done = 0
-
-    def objective(trial: optuna.Trial) -> float:
-        trial.set_user_attr("worker", worker)
-        params = {**inputs.fixed, **suggest(trial, settings, positive_rate)}
-        booster = xgb.train(
-            params, inputs.dtrain, num_boost_round=settings.max_boost_rounds,
-            evals=[(inputs.dvalid, "validation")], early_stopping_rounds=settings.early_stopping_rounds,
-            verbose_eval=False, callbacks=[XGBoostPruningCallback(trial, "validation-auc")],
-        )
-        trial.set_user_attr("best_iteration", int(booster.best_iteration))
-        return float(booster.best_score)
 
     def callback(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         nonlocal done
@@ -139,6 +98,7 @@ def run_trials(inputs: TuningInputs, cfg: PipelineConfig, study: optuna.Study, n
         if on_trial:
             on_trial(done, n_trials)
 
+    objective = make_objective(inputs.dtrain, inputs.dvalid, cfg.tuning, inputs.fixed, worker=worker)
     study.optimize(objective, n_trials=n_trials, timeout=timeout_seconds, callbacks=[callback],
                    catch=(xgb.core.XGBoostError,))
     return done
@@ -162,7 +122,7 @@ def tune_worker(pipeline_yaml: str | Path, storage_url: str, n_trials: int, *, o
         matrix, labels, split = read_feature_folder(Path(features_dir))
     else:
         matrix, labels, split = computed_features(cfg, say)
-    inputs = tuning_inputs(matrix, labels, split, cfg)
+    inputs = training_inputs(matrix, labels, split, cfg)
     study_name = study_name_for(cfg, data_fingerprint(load_dataset_config(cfg.dataset)), inputs.features)
     worker = f"{socket.gethostname()}:{os.getpid()}"
     seed = worker_seed(cfg.seed)

@@ -51,6 +51,8 @@ class ServedModel:
 
 def load_bundle(model_uri: str) -> ModelBundle:
     """The scoring bundle inside a logged creditml pyfunc."""
+    # featuretools finds custom primitives only in imported modules; a fresh process has not imported them
+    import creditml.features.primitives  # noqa: F401
     return mlflow.pyfunc.load_model(model_uri).unwrap_python_model().bundle
 
 

@@ -1,0 +1,172 @@
+"""`creditml run` end to end on the small built-in world, into a fresh MLflow store."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import optuna
+import pandas as pd
+import pytest
+import yaml
+from mlflow.tracking import MlflowClient
+from typer.testing import CliRunner
+
+from creditml.cli import app
+from tests.conftest import PIPELINES
+
+SMALL = ["tuning.n_trials=3", "features.max_candidates=400", "selection.max_selected=40", "training.min_positives=5"]
+
+
+def _env(tmp: Path) -> dict:
+    return {"MLFLOW_TRACKING_URI": f"sqlite:///{tmp / 'mlflow.db'}"}
+
+
+@pytest.fixture(scope="module")
+def credit_run(small_world, tmp_path_factory):
+    """One credit_default run through the CLI, with its JSON summary."""
+    tmp = tmp_path_factory.mktemp("pipeline")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MLFLOW_TRACKING_URI", _env(tmp)["MLFLOW_TRACKING_URI"])
+        mp.chdir(tmp)
+        args = ["run", str(PIPELINES / "credit_default.yaml"), "--dataset", str(small_world), "--json"]
+        for override in SMALL + [f"tuning.storage=sqlite:///{tmp / 'optuna.db'}"]:
+            args += ["--set", override]
+        result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output.strip().splitlines()[-1])
+    return summary, tmp
+
+
+def test_json_summary_names_everything(credit_run):
+    summary, _ = credit_run
+    assert summary["task"] == "credit_default" and summary["model_name"] == "creditml-credit-default"
+    assert summary["version"] == "1" and summary["candidates"] == 400 and 0 < summary["selected"] <= 40
+    assert set(summary["metrics"]) == {"train", "validation", "test"}
+    assert 0.5 < summary["metrics"]["test"]["auc"] <= 1 and summary["oracle_auc"] > 0.6
+    assert summary["artifacts"].startswith("file://")
+
+
+def test_run_records_lineage_and_version_tags(credit_run):
+    summary, tmp = credit_run
+    os.environ["MLFLOW_TRACKING_URI"] = _env(tmp)["MLFLOW_TRACKING_URI"]
+    try:
+        client = MlflowClient()
+        run = client.get_run(summary["run_id"])
+        assert run.data.tags["creditml.data_fingerprint"] and run.data.tags["creditml.code_version"]
+        assert run.data.metrics["test_auc"] == pytest.approx(summary["metrics"]["test"]["auc"])
+        artifacts = {a.path for a in client.list_artifacts(summary["run_id"])}
+        assert {"config", "features", "tuning", "evaluation", "explain", "model", "gates"} <= artifacts
+        version = client.get_model_version("creditml-credit-default", "1")
+        assert version.tags["run_id"] == summary["run_id"]
+        assert version.tags["creditml.gates"] in {"passed", "failed"}
+    finally:
+        del os.environ["MLFLOW_TRACKING_URI"]
+
+
+def test_fresh_process_scores_a_raw_application_like_offline(credit_run):
+    summary, tmp = credit_run
+    script = f"""
+import json, mlflow, pandas as pd
+model = mlflow.pyfunc.load_model("models:/creditml-credit-default/{summary['version']}")
+record = json.loads(open(mlflow.artifacts.download_artifacts(run_id="{summary['run_id']}",
+                    artifact_path="serving/example_record.json")).read())
+predictions = pd.read_parquet(mlflow.artifacts.download_artifacts(run_id="{summary['run_id']}",
+                    artifact_path="evaluation/predictions.parquet")).set_index("instance_id")
+out = model.predict(pd.DataFrame({{"record": [json.dumps(record)]}}))
+iid = record["instance"]["application_id"]
+print(json.dumps({{"served": float(out.probability[0]), "offline": float(predictions.loc[iid, "probability"]),
+                  "reasons": json.loads(out.reason_codes[0]), "band": out.band[0]}}))
+"""
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp, env={**os.environ, **_env(tmp)},
+                          capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr[-2000:]
+    got = json.loads(done.stdout.strip().splitlines()[-1])
+    assert got["served"] == pytest.approx(got["offline"], abs=1e-9)
+    assert got["band"] in {"A", "B", "C", "D", "E"}
+    assert all({"feature", "description", "value", "contribution"} <= set(r) for r in got["reasons"])
+
+
+def _write_pipeline(tmp: Path, small_world: Path, **changes) -> Path:
+    data = yaml.safe_load((PIPELINES / "collection_cure.yaml").read_text())
+    data["dataset"] = str(small_world)
+    for key, value in changes.items():
+        node = data
+        *parents, last = key.split(".")
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[last] = value
+    path = tmp / "pipeline.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"features.max_dept": 1}, r"features\.max_dept: unknown key; remove it or check its spelling"),
+    ({"dataset": "/nowhere/dataset.yaml"}, r"dataset config '/nowhere/dataset.yaml' does not exist"),
+    ({"task.label": "cure_60d"}, r"label 'cure_60d' is not declared in dataset"),
+    ({"training.min_positives": 100000}, r"too few positives to train and evaluate \(need at least 100000 per split"),
+])
+def test_bad_configs_fail_before_any_mlflow_run(tmp_path, small_world, monkeypatch, change, message):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["run", str(_write_pipeline(tmp_path, small_world, **change))])
+    assert result.exit_code == 2, result.output
+    assert pd.Series([result.output]).str.contains(message).iloc[0], result.output
+    assert not (tmp_path / "mlflow.db").exists() and not (tmp_path / "mlruns").exists()
+
+
+def test_label_column_absent_from_the_data(tmp_path, small_world, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    world = yaml.safe_load(small_world.read_text())
+    world["tables"]["collection_cases"]["columns"]["cured_60d"] = "numeric"
+    world["labels"]["cure_60d"] = {"table": "collection_cases", "column": "cured_60d"}
+    for table in world["tables"].values():
+        table["file"] = str(small_world.parent / table["file"])
+    dataset = tmp_path / "dataset.yaml"
+    dataset.write_text(yaml.safe_dump(world))
+    pipeline = _write_pipeline(tmp_path, dataset, **{"task.label": "cure_60d"})
+    result = CliRunner().invoke(app, ["run", str(pipeline)])
+    assert result.exit_code == 2
+    assert "table 'collection_cases': column 'cured_60d' is declared but not in collection_cases.parquet" in result.output
+    assert not (tmp_path / "mlruns").exists()
+
+
+def test_killed_run_resumes_its_study(tmp_path, small_world):
+    storage = f"sqlite:///{tmp_path / 'optuna.db'}"
+    args = [sys.executable, "-m", "creditml.cli", "run", str(PIPELINES / "collection_cure.yaml"),
+            "--dataset", str(small_world)]
+    for override in ["tuning.n_trials=8", "features.max_candidates=200", "selection.max_selected=30",
+                     "training.min_positives=5", f"tuning.storage={storage}"]:
+        args += ["--set", override]
+    env = {**os.environ, **_env(tmp_path)}
+    first = subprocess.Popen(args, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline, done = time.time() + 240, 0
+        while time.time() < deadline and done < 2 and first.poll() is None:
+            time.sleep(0.5)
+            try:
+                studies = optuna.get_all_study_summaries(storage)
+                done = sum(s.n_trials for s in studies)
+            except Exception:  # the storage is created by the run itself
+                done = 0
+        assert done >= 2, "the first run never reached two trials"
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=30)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    (study_summary,) = optuna.get_all_study_summaries(storage)
+    before = study_summary.n_trials
+    assert before < 8
+    second = subprocess.run(args + ["--json"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert second.returncode == 0, second.stderr[-2000:]
+    study = optuna.load_study(study_name=study_summary.study_name, storage=storage)
+    finished = [t for t in study.trials if t.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)]
+    assert len(finished) == 8
+    assert len(study.trials) >= before  # the killed run's trials are still there
