@@ -1,12 +1,15 @@
-"""Feature engine vs featuretools: speedup, agreement, one-instance latency, peak memory.
+"""Feature engine vs featuretools on the built-in world's default credit_default definitions.
 
-Usage: python bench/feature_engine.py --scale small|medium [--json]
+    python bench/feature_engine.py --scale small|medium|large [--json] [--ft-instances N]
 
-featuretools is timed on a subset of instances and its rate extrapolated to all of them
-(stated in the output as ``featuretools_extrapolated``); the engine is timed on all
-instances; values are compared on the shared subset. Until the built-in world and
-``creditml.features.dfs.build_candidates`` are wired in here, a synthetic
-regions <- customers <- loans <- installments world (tests/features/engine/_world.py) is used.
+Prints one JSON line: definitions and instances, engine seconds for the full training
+matrix, featuretools seconds extrapolated from a random subset of instances (timed on
+that subset; ``featuretools_extrapolated`` says so), the speedup, the largest relative
+difference between the two on the subset (NaN in different places counts as inf),
+one-instance milliseconds for the selected features (median of repeated single-instance
+calls), and the engine's peak memory, measured in a child process that only loads the
+data and runs the engine. ``--scale large`` skips featuretools (hours) and measures the
+engine's time and memory only. The world is generated into data/world-<scale> if missing.
 """
 
 from __future__ import annotations
@@ -15,101 +18,122 @@ import argparse
 import json
 import logging
 import resource
+import subprocess
 import sys
 import time
 import warnings
 from pathlib import Path
 
-import featuretools as ft
 import numpy as np
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-warnings.filterwarnings("ignore", category=FutureWarning, module=r"featuretools(\.|$)")
-warnings.filterwarnings("ignore", category=FutureWarning, module=r"woodwork(\.|$)")
-warnings.filterwarnings("ignore", category=UserWarning, module=r"woodwork(\.|$)")
-
-from creditml.features.engine import calculate_feature_matrix  # noqa: E402
-from tests.features.engine._world import cutoffs, make_world  # noqa: E402
-
-SCALES = {"small": dict(customers=500, loans=3_000, installments=15_000, ft_subset=100),
-          "medium": dict(customers=2_000, loans=12_000, installments=60_000, ft_subset=150)}
-AGG = ["count", "sum", "mean", "max", "min", "std", "num_unique", "mode", "percent_true", "trend",
-       "time_since_last", "time_since_first", "avg_time_between", "skew"]
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+warnings.filterwarnings("ignore")
+logging.getLogger("creditml.features.engine").setLevel(logging.ERROR)
 
 
-def _max_relative_difference(ref: pd.DataFrame, got: pd.DataFrame) -> float:
+def setup(scale: str):
+    from creditml.config import load_pipeline_config
+    from creditml.data import load_dataset
+    from creditml.data.synthetic import generate_world
+    from creditml.features.dfs import build_candidates
+    from creditml.features.entityset import build_entityset
+    from creditml.modeling.splits import time_split
+    from creditml.tasks import build_instances
+
+    world = REPO / "data" / f"world-{scale}"
+    if not (world / "dataset.yaml").exists():
+        generate_world(world, scale=scale, seed=42)
+    cfg = load_pipeline_config(REPO / "pipelines" / "credit_default.yaml", dataset=world / "dataset.yaml")
+    dataset = load_dataset(cfg.dataset)
+    instances = build_instances(dataset, cfg.task)
+    split = time_split(instances.times, cfg.split)
+    es = build_entityset(dataset, cfg.features.ignore_columns)
+    train_end = instances.times[(split == "train").values].max()
+    candidates = build_candidates(es, cfg.task.target, cfg.features, interesting_until=train_end)
+    return cfg, es, instances, split, candidates
+
+
+def max_relative_difference(ref: pd.DataFrame, got: pd.DataFrame) -> float:
     worst = 0.0
     for col in ref.columns:
         a, b = ref[col], got[col]
+        na, nb = a.isna().to_numpy(), b.isna().to_numpy()
+        if (na != nb).any():
+            return float("inf")
         if not pd.api.types.is_numeric_dtype(a.dtype) or pd.api.types.is_bool_dtype(a.dtype):
-            na, nb = a.isna().to_numpy(), b.isna().to_numpy()
-            if (na != nb).any() or list(a[~na].astype(object)) != list(b[~nb].astype(object)):
+            if list(a[~na].astype(str)) != list(b[~nb].astype(str)):
                 return float("inf")
             continue
-        x, y = a.to_numpy(dtype=float, na_value=np.nan), b.to_numpy(dtype=float, na_value=np.nan)
-        if (np.isnan(x) != np.isnan(y)).any():
-            return float("inf")
-        ok = ~np.isnan(x)
-        scale = np.maximum(np.maximum(np.abs(x[ok]), np.abs(y[ok])), 1e-12)
-        if ok.any():
-            worst = max(worst, float(np.max(np.abs(x[ok] - y[ok]) / scale)))
+        x, y = a.to_numpy(dtype=float, na_value=np.nan)[~na], b.to_numpy(dtype=float, na_value=np.nan)[~nb]
+        if len(x):
+            scale = np.maximum(np.maximum(np.abs(x), np.abs(y)), 1e-12)
+            worst = max(worst, float(np.max(np.abs(x - y) / scale)))
     return worst
 
 
+def engine_only(scale: str) -> dict:
+    """Child process: load, build definitions, compute the full matrix with the engine."""
+    from creditml.features.engine import calculate_feature_matrix
+
+    cfg, es, instances, _, candidates = setup(scale)
+    start = time.perf_counter()
+    matrix = calculate_feature_matrix(candidates, es, instances.cutoff_time)
+    seconds = time.perf_counter() - start
+    return {"engine_seconds": round(seconds, 2), "instances": len(matrix), "definitions": len(candidates),
+            "engine_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", choices=sorted(SCALES), default="small")
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--scale", choices=["small", "medium", "large"], default="small")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--ft-instances", type=int, default=60)
+    parser.add_argument("--engine-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    logging.basicConfig(level=logging.WARNING)
-    s = SCALES[args.scale]
-    es = make_world(7, s["customers"], s["loans"], s["installments"], days=365, null_rate=0.1, jitter=True)
-    es.add_interesting_values(dataframe_name="installments", values={"status": ["late", "missed"]})
-    es.add_interesting_values(dataframe_name="loans", values={"purpose": ["car", "home"]})
-    features = ft.dfs(entityset=es, target_dataframe_name="customers", agg_primitives=AGG,
-                      trans_primitives=["month", "weekday", "is_null"],
-                      where_primitives=["count", "sum", "mean", "percent_true"], max_depth=2, features_only=True)
-    ct = cutoffs(7, es, days=365, jitter=True)
-    subset = ct.iloc[: s["ft_subset"]]
+    if args.engine_only:
+        print(json.dumps(engine_only(args.scale)))
+        return
 
-    t = time.perf_counter()
-    ref = ft.calculate_feature_matrix(features, es, cutoff_time=subset, verbose=False)
-    ft_seconds = time.perf_counter() - t
-    ft_rate = len(subset) / ft_seconds
+    child = subprocess.run([sys.executable, __file__, "--scale", args.scale, "--engine-only"],
+                           capture_output=True, text=True, check=True)
+    result = {"scale": args.scale, "task": "credit_default", **json.loads(child.stdout.strip().splitlines()[-1])}
+    if args.scale != "large":
+        import featuretools as ft
 
-    calculate_feature_matrix(features, es, ct.iloc[:1])  # warm the entityset conversion cache
-    t = time.perf_counter()
-    got = calculate_feature_matrix(features, es, ct)
-    engine_seconds = time.perf_counter() - t
+        from creditml.features.engine import calculate_feature_matrix
+        from creditml.features.selection import FeatureSelector
 
-    one = []
-    for i in range(20):
-        t = time.perf_counter()
-        calculate_feature_matrix(features, es, ct.iloc[i:i + 1])
-        one.append((time.perf_counter() - t) * 1000)
-
-    ft_all_seconds = len(ct) / ft_rate
-    out = {
-        "scale": args.scale,
-        "features": len(features),
-        "instances": len(ct),
-        "child_rows": {"loans": s["loans"], "installments": s["installments"]},
-        "featuretools_seconds_on_subset": round(ft_seconds, 3),
-        "featuretools_subset_instances": len(subset),
-        "featuretools_extrapolated_seconds_all": round(ft_all_seconds, 2),
-        "featuretools_extrapolated": True,
-        "engine_seconds_all": round(engine_seconds, 3),
-        "speedup": round(ft_all_seconds / engine_seconds, 1),
-        "max_relative_difference": _max_relative_difference(ref, got.loc[ref.index]),
-        "one_instance_ms": round(float(np.median(one)), 2),
-        "peak_memory_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-    }
-    if args.json:
-        print(json.dumps(out))
-    else:
-        for k, v in out.items():
-            print(f"{k:40s} {v}")
+        cfg, es, instances, split, candidates = setup(args.scale)
+        subset = instances.cutoff_time.sample(min(args.ft_instances, len(instances.cutoff_time)), random_state=0)
+        start = time.perf_counter()
+        reference = ft.calculate_feature_matrix(candidates, es, cutoff_time=subset, verbose=False)
+        ft_subset_seconds = time.perf_counter() - start
+        got = calculate_feature_matrix(candidates, es, subset)
+        ft_seconds = ft_subset_seconds * len(instances.cutoff_time) / len(subset)
+        matrix = calculate_feature_matrix(candidates, es, instances.cutoff_time)
+        train = (split == "train").values
+        selector = FeatureSelector.from_settings(cfg.selection).fit(
+            matrix.loc[train], instances.labels[train], instances.times[train])
+        selected = [f for f in candidates if f.get_name() in set(selector.selected_)]
+        calculate_feature_matrix(selected, es, instances.cutoff_time.iloc[:1])  # plan and frames warm
+        times = []
+        for i in range(30):
+            one = instances.cutoff_time.iloc[[i * 7 % len(instances.cutoff_time)]]
+            t0 = time.perf_counter()
+            calculate_feature_matrix(selected, es, one)
+            times.append((time.perf_counter() - t0) * 1000)
+        result.update({
+            "featuretools_subset_instances": len(subset), "featuretools_subset_seconds": round(ft_subset_seconds, 1),
+            "featuretools_seconds": round(ft_seconds, 1), "featuretools_extrapolated": True,
+            "speedup": round(ft_seconds / result["engine_seconds"], 1),
+            "max_relative_difference": max_relative_difference(reference, got.loc[reference.index]),
+            "same_columns": list(reference.columns) == list(got.columns),
+            "selected_features": len(selected), "one_instance_ms": round(float(np.median(times)), 1),
+            "one_instance_ms_p90": round(float(np.percentile(times, 90)), 1),
+        })
+    print(json.dumps(result) if args.json else "\n".join(f"{k}: {v}" for k, v in result.items()))
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ RELAXED_GATES = ["gates.min_test_auc=0", "gates.min_test_ks=0", "gates.max_auc_d
                  "gates.max_calibration_error=1", "gates.min_fairness_ratio=0"]
 # the fraud pipeline flags IS_NULL(fraud_confirmed_at) as leakage on the small world (a feature-stage
 # issue reported to the lead); the serving tests keep the label's own columns out of the features
-PER_TASK = {"intermediary_fraud": ["features.ignore_columns.applications=[fraud_confirmed_at, fraud_label_known_at]"]}
+PER_TASK = {"intermediary_fraud": ["features.ignore_columns.applications=[fraud_confirmed, fraud_confirmed_at, fraud_label_known_at]"]}
 VENV_BIN = Path(sys.executable).parent
 
 

@@ -111,7 +111,12 @@ def test_mlflow_models_serve_reproduces_offline_predictions(serving_world, world
          "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
         env=subprocess_env(serving_world), cwd=serving_world.root, stdout=log, stderr=subprocess.STDOUT)
     try:
-        wait_http(f"http://127.0.0.1:{port}/ping", proc, seconds=120)
+        try:
+            wait_http(f"http://127.0.0.1:{port}/ping", proc, seconds=120)
+        except (RuntimeError, TimeoutError) as exc:
+            log.flush()
+            tail = [ln for ln in (tmp_path / "mlflow-serve.log").read_text().splitlines() if "Error" in ln][-3:]
+            raise AssertionError(f"{exc}; last errors in the server log: {tail}") from None
         body = {"dataframe_records": [{"record": json.dumps(r)} for r in records]}
         r = httpx.post(f"http://127.0.0.1:{port}/invocations", json=body, timeout=60)
         assert r.status_code == 200, r.text

@@ -18,6 +18,7 @@ import xgboost as xgb
 
 from creditml.config import DatasetConfig, FeatureSettings, ScoringSettings, TaskSpec
 from creditml.data import Dataset
+import creditml.features.primitives  # noqa: F401  featuretools finds custom primitives only once imported
 from creditml.features.compute import compute_matrix
 from creditml.features.entityset import build_entityset
 from creditml.features.paths import feature_paths

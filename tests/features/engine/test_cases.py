@@ -139,3 +139,23 @@ def test_argument_errors_name_the_parameter():
         calculate_feature_matrix(feats, es, ct, chunk_size=0)
     with pytest.raises(ValueError, match="cutoff_time: expected columns"):
         calculate_feature_matrix(feats, es, ct.rename(columns={"time": "when"}))
+
+
+def test_lookup_through_a_missing_parent_gives_the_feature_default():
+    """A loan with no customer (a null key, like an application with no broker): counts are 0."""
+    customers = pd.DataFrame({"customer_id": ["a", "b"]})
+    loans = pd.DataFrame({"loan_id": [1, 2, 3, 4], "customer_id": ["a", None, "a", "zz"],
+                          "at": [D - pd.Timedelta(days=3), D - pd.Timedelta(days=2), D - pd.Timedelta(days=1), D],
+                          "amount": [1.0, 2.0, 3.0, 4.0]})
+    es = ft.EntitySet("nullable")
+    es.add_dataframe(customers, "customers", index="customer_id")
+    es.add_dataframe(loans, "loans", index="loan_id", time_index="at")
+    es.add_relationship("customers", "customer_id", "loans", "customer_id")
+    feats = [f for f in ft.dfs(entityset=es, target_dataframe_name="loans", features_only=True,
+                               agg_primitives=["count", "sum", "mean"], trans_primitives=[], max_depth=2)
+             if f.get_name().startswith("customers.")]
+    ct = pd.DataFrame({"loan_id": [1, 2, 3, 4], "time": [D, D, D, D]})
+    got = _both(feats, es, ct)
+    assert got.loc[2, "customers.COUNT(loans)"] == 0 and got.loc[4, "customers.SUM(loans.amount)"] == 0
+    assert np.isnan(got.loc[2, "customers.MEAN(loans.amount)"])
+    assert got.loc[1, "customers.COUNT(loans)"] == 2

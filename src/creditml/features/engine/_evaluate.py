@@ -89,7 +89,10 @@ class ChunkEvaluator:
         for sub, feats in directs.items():
             _, _, parent_col, _, child_col = sub[-1]
             cols = [pl.col(column_of(f.base_features[0])).alias(column_of(f)) for f in feats]
-            steps.append(("lookup", sub, parent_col, child_col, cols))
+            # featuretools gives a missing parent (a null or unknown key) the feature's default: 0 for counts
+            defaults = [pl.col(column_of(f)).fill_null(f.default_value) for f in feats
+                        if f.default_value is not None and not pd.isna(f.default_value)]
+            steps.append(("lookup", sub, parent_col, child_col, cols, defaults))
         levels: dict[str, int] = {}
         batches = defaultdict(list)
         for f in transforms:  # dependencies first, so one with_columns per level
@@ -142,6 +145,7 @@ class ChunkEvaluator:
         frame = frame.join(grouped, on=[Q, index], how="left")
         return frame.with_columns(defaults) if defaults else frame
 
-    def _lookup(self, frame, ctx, sub, parent_col, child_col, cols) -> pl.DataFrame:
+    def _lookup(self, frame, ctx, sub, parent_col, child_col, cols, defaults) -> pl.DataFrame:
         right = ctx[sub].select(Q, pl.col(parent_col).cast(frame.schema[child_col]).alias("__key"), *cols)
-        return frame.join(right, left_on=[Q, child_col], right_on=[Q, "__key"], how="left")
+        frame = frame.join(right, left_on=[Q, child_col], right_on=[Q, "__key"], how="left")
+        return frame.with_columns(defaults) if defaults else frame
