@@ -401,6 +401,55 @@ def demo(
                       str(summary.selected), "passed" if summary.gates_passed else "; ".join(summary.gate_reasons),
                       "yes" if summary.gates_passed else "no", str(path or "-"))
     console.print(table)
+    promoted = [s for s, _ in results if s.gates_passed and s.version]
+    if promoted:
+        _demo_serving(promoted, cfg)
+
+
+def _demo_serving(promoted, dataset_cfg, per_task: int = 2) -> None:
+    """Start the REST server, score a few out-of-time instances per champion, print the answers."""
+    import httpx
+    import pandas as pd
+
+    from creditml.data import load_dataset
+    from creditml.registry import store, tracking
+    from creditml.serving.process import free_port, start_server, stop, wait_http
+    from creditml.serving.records import records_for
+    from creditml.serving.registry_watch import load_bundle
+
+    tracking.configure()
+    dataset = load_dataset(dataset_cfg)
+    port = free_port()
+    with console.status(f"starting creditml serve on 127.0.0.1:{port}"):
+        proc = start_server(port)
+        try:
+            wait_http(f"http://127.0.0.1:{port}/health", proc, seconds=120)
+        except Exception:
+            stop(proc)
+            raise
+    try:
+        table = Table(title=f"scored through http://127.0.0.1:{port}/v1/TASK/score", title_justify="left")
+        for col in ("task", "model", "instance", "probability", "offline", "score", "band", "top reason"):
+            table.add_column(col)
+        for summary in promoted:
+            bundle = load_bundle(f"models:/{summary.model_name}@champion")
+            preds = pd.read_parquet(store.download_artifact(summary.run_id, "evaluation/predictions.parquet"))
+            test = preds[preds.split == "test"].sort_values("probability", ascending=False)
+            ids = [test.instance_id.iloc[0], test.instance_id.iloc[len(test) // 2]][:per_task]
+            records = records_for(bundle.dataset, dataset.tables, bundle.task.target, ids, bundle.paths,
+                                  bundle.features_settings.graph, bundle.task.cutoff)
+            answer = httpx.post(f"http://127.0.0.1:{port}/v1/{summary.task}/score", json={"records": records},
+                                timeout=60)
+            answer.raise_for_status()
+            offline = preds.set_index("instance_id")["probability"]
+            for row in answer.json()["results"]:
+                reason = row["reason_codes"][0]["feature"] if row["reason_codes"] else "-"
+                table.add_row(summary.task, f"{row['model_name']} v{row['model_version']}", str(row["instance_id"]),
+                              f"{row['probability']:.4f}", f"{offline.loc[row['instance_id']]:.4f}",
+                              f"{row['score']:.0f}", row["band"], reason)
+        console.print(table)
+    finally:
+        stop(proc)
 
 
 def main(argv: Optional[list[str]] = None) -> None:  # pragma: no cover - entry point helper
