@@ -16,6 +16,7 @@ from pathlib import Path
 
 import featuretools as ft
 import pandas as pd
+from woodwork.logical_types import BooleanNullable, Categorical, Datetime, Double, Integer, IntegerNullable, Unknown
 
 from creditml.config import DatasetConfig
 from creditml.data import Dataset, load_dataset
@@ -23,8 +24,8 @@ from creditml.data import Dataset, load_dataset
 warnings.filterwarnings("ignore", category=FutureWarning, module=r"featuretools(\.|$)")
 warnings.filterwarnings("ignore", category=UserWarning, module=r"woodwork(\.|$)")
 
-LOGICAL_TYPES = {"numeric": "Double", "categorical": "Categorical", "boolean": "BooleanNullable",
-                 "datetime": "Datetime"}
+# classes rather than their names: woodwork resolves a name by scanning its whole type registry
+LOGICAL_TYPES = {"numeric": Double, "categorical": Categorical, "boolean": BooleanNullable, "datetime": Datetime}
 
 
 def excluded_columns(cfg: DatasetConfig, extra: dict[str, list[str]] | None = None) -> dict[str, set[str]]:
@@ -44,10 +45,10 @@ def excluded_columns(cfg: DatasetConfig, extra: dict[str, list[str]] | None = No
     return out
 
 
-def _key_type(values: pd.Series) -> str:
+def _key_type(values: pd.Series) -> type:
     if isinstance(values.dtype, pd.Int64Dtype):
-        return "IntegerNullable"  # an optional foreign key (a direct application has no broker)
-    return "Integer" if pd.api.types.is_integer_dtype(values) else "Unknown"
+        return IntegerNullable  # an optional foreign key (a direct application has no broker)
+    return Integer if pd.api.types.is_integer_dtype(values) else Unknown
 
 
 def _secondary_time_index(spec, kept: list[str]) -> dict[str, list[str]]:

@@ -20,22 +20,59 @@ def fit_categories(X: pd.DataFrame) -> dict[str, list[str]]:
     return {c: sorted(X[c].dropna().astype(str).unique().tolist()) for c in X.columns if is_categorical(X[c])}
 
 
-def model_frame(X: pd.DataFrame, features: list[str], categories: dict[str, list[str]]) -> pd.DataFrame:
-    """Columns in training order, numeric as float64, categoricals with the training levels."""
+def _float_column(s: pd.Series) -> np.ndarray:
+    if pd.api.types.is_bool_dtype(s) or str(s.dtype) == "boolean":
+        return s.to_numpy(dtype="float64", na_value=np.nan)
+    if isinstance(s.dtype, np.dtype) and s.dtype.kind in "iuf":
+        return s.to_numpy(dtype="float64")
+    return pd.to_numeric(s, errors="coerce").astype("float64").to_numpy()
+
+
+def _category_codes(s: pd.Series, levels: list[str]) -> np.ndarray:
+    """Positions of the values (as strings) among the training levels; -1 when missing or unseen."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        # map each of the column's own categories once, then its codes through that map
+        own = np.array([str(c) for c in s.dtype.categories], dtype=object)
+        lookup = np.append(pd.Index(levels).get_indexer(own) if len(own) else np.empty(0, dtype=np.intp), -1)
+        return lookup[s.cat.codes.to_numpy()]
+    values = s.astype(object).where(s.notna(), None).map(lambda v: None if v is None else str(v))
+    return pd.Categorical(values, categories=levels).codes
+
+
+def model_matrix(X: pd.DataFrame, features: list[str], categories: dict[str, list[str]]) -> np.ndarray:
+    """:func:`model_frame` as one float block: categoricals as their training-level codes, NaN if missing."""
     missing = [f for f in features if f not in X.columns]
     if missing:
         raise KeyError(f"feature matrix lacks {len(missing)} model feature(s), e.g. {missing[:3]}")
-    cols = {}
+    out = np.empty((len(X), len(features)), dtype="float64", order="F")
+    dtypes = X.dtypes
+    plain = [i for i, name in enumerate(features)
+             if name not in categories and isinstance(dtypes[name], np.dtype) and dtypes[name].kind in "iufb"]
+    if plain:  # numpy-typed numeric columns (nearly all of them) in one conversion
+        out[:, plain] = X[[features[i] for i in plain]].to_numpy(dtype="float64")
+    done = set(plain)
     for i, name in enumerate(features):
+        if i in done:
+            continue
         s = X[name]
         if name in categories:
-            values = s.astype(object).where(s.notna(), None)
-            values = values.map(lambda v: None if v is None else str(v))
-            cols[f"f{i}"] = pd.Categorical(values, categories=categories[name])
-        elif pd.api.types.is_bool_dtype(s) or str(s.dtype) == "boolean":
-            cols[f"f{i}"] = s.astype("float64")
+            codes = _category_codes(s, categories[name])
+            out[:, i] = np.where(codes < 0, np.nan, codes)
         else:
-            cols[f"f{i}"] = pd.to_numeric(s, errors="coerce").astype("float64")
+            out[:, i] = _float_column(s)
+    return out
+
+
+def model_frame(X: pd.DataFrame, features: list[str], categories: dict[str, list[str]]) -> pd.DataFrame:
+    """Columns in training order, numeric as float64, categoricals with the training levels."""
+    block = model_matrix(X, features, categories)
+    cols = {}
+    for i, name in enumerate(features):
+        if name in categories:
+            codes = np.where(np.isnan(block[:, i]), -1, block[:, i]).astype(np.int64)
+            cols[f"f{i}"] = pd.Categorical.from_codes(codes, categories=categories[name])
+        else:
+            cols[f"f{i}"] = block[:, i]
     return pd.DataFrame(cols, index=X.index)
 
 

@@ -124,7 +124,8 @@ def train_model(features: FeatureResult, cfg: PipelineConfig, *, storage: str, d
         best_iteration = int(booster.best_iteration)
     full = xgb.DMatrix(frame, enable_categorical=True, feature_names=positional_names(names),
                        feature_types=feature_types(names, categories))
-    proba = booster.predict(full, iteration_range=(0, best_iteration + 1))
+    margin = booster.predict(full, output_margin=True, iteration_range=(0, best_iteration + 1))
+    proba = 1.0 / (1.0 + np.exp(-margin.astype("float64")))  # as the served model computes it
     predictions = pd.DataFrame({"split": split.values, "label": labels.values, "probability": proba,
                                 "cutoff_time": features.instances.times.values}, index=labels.index)
     metrics = {s: evaluate(predictions.loc[predictions.split == s, "label"].to_numpy(),

@@ -58,7 +58,7 @@ def log_pipeline_run(cfg: PipelineConfig, dataset: Dataset, features: FeatureRes
     served = bundle.score([record])
     offline = float(trained.predictions.loc[test_ids[0], "probability"])
     parity = abs(float(served.probability.iloc[0]) - offline)
-    if parity > 1e-6:
+    if parity > 1e-12:
         raise RuntimeError(f"the bundled model scores instance {test_ids[0]} at {served.probability.iloc[0]:.8f} "
                            f"from raw records but {offline:.8f} offline; features differ between training and serving")
 

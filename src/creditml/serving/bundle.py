@@ -22,11 +22,12 @@ import creditml.features.primitives  # noqa: F401  featuretools finds custom pri
 from creditml.features.compute import compute_matrix
 from creditml.features.entityset import build_entityset
 from creditml.features.paths import feature_paths
-from creditml.modeling.frame import model_frame
+from creditml.modeling.frame import feature_types, model_matrix, positional_names
 from creditml.modeling.scorecard import ScoreScale
 from creditml.serving.records import tables_from_records
 
 OUTPUT_COLUMNS = ["instance_id", "probability", "score", "band", "reason_codes"]
+SINGLE_THREAD_ROWS = 64  # up to this many rows are scored on one thread
 
 
 @dataclass
@@ -43,6 +44,7 @@ class ModelBundle:
     descriptions: dict[str, str] = field(default_factory=dict)
     engine: str = "fast"
     key_kinds: dict[str, dict[str, str]] = field(default_factory=dict)  # id columns: "int" or "str"
+    _single: tuple | None = field(default=None, init=False, repr=False, compare=False)
 
     # ------------------------------------------------------------------ persistence
     def save(self, folder: Path) -> Path:
@@ -118,10 +120,25 @@ class ModelBundle:
 
     def margins(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """Margin and per-feature contributions (XGBoost's exact TreeSHAP; last column = bias)."""
-        dm = xgb.DMatrix(model_frame(X, self.features, self.categories), enable_categorical=True)
+        # a few rows on one thread: waking OpenMP's pool costs more than the trees (~12 ms a request)
+        nthread = 1 if len(X) <= SINGLE_THREAD_ROWS else 0
+        block = np.ascontiguousarray(model_matrix(X, self.features, self.categories))
+        dm = xgb.DMatrix(block, feature_names=positional_names(self.features),
+                         feature_types=feature_types(self.features, self.categories), enable_categorical=True,
+                         nthread=nthread)
+        booster = self._single_thread_booster() if nthread == 1 else self.booster
         rng = (0, self.best_iteration + 1)
-        contribs = self.booster.predict(dm, pred_contribs=True, iteration_range=rng)
-        return contribs.sum(axis=1), contribs
+        contribs = booster.predict(dm, pred_contribs=True, iteration_range=rng)
+        # the margin as XGBoost sums it, so served and offline probabilities are the same number
+        margin = booster.predict(dm, output_margin=True, iteration_range=rng)
+        return margin.astype("float64"), contribs
+
+    def _single_thread_booster(self) -> xgb.Booster:
+        if self._single is None or self._single[0] is not self.booster:
+            single = self.booster.copy()
+            single.set_param({"nthread": 1})
+            self._single = (self.booster, single)
+        return self._single[1]
 
     def score_matrix(self, X: pd.DataFrame) -> pd.DataFrame:
         margin, contribs = self.margins(X)

@@ -115,9 +115,68 @@ def key_kinds(cfg: DatasetConfig, tables: dict[str, pd.DataFrame]) -> dict[str, 
 
 def _as_key(values: pd.Series, kind: str) -> pd.Series:
     if kind == "int":
+        if values.dtype == np.int64:
+            return values.copy()
         ints = pd.to_numeric(values, errors="coerce").astype("Int64")
         return ints.astype("int64") if not ints.isna().any() else ints
-    return values.astype(object).where(values.notna(), None).map(lambda v: v if v is None else str(v))
+    present = values.notna().to_numpy()
+    return pd.Series([str(v) if ok else None for v, ok in zip(values.tolist(), present)], index=values.index,
+                     dtype=object)
+
+
+def _texts(values: pd.Series) -> pd.Series | None:
+    """A categorical or text column of strings as ``coerce_column`` types it (None: not all strings)."""
+    present = values.notna().to_numpy()
+    items = values.tolist()
+    if not all(isinstance(v, str) for v, ok in zip(items, present) if ok):
+        return None
+    out = []
+    for v, ok in zip(items, present):
+        if not ok:
+            out.append(np.nan)
+        else:
+            v = v.strip()
+            out.append(v if v else pd.NA)  # coerce_column turns a blank into pd.NA, a missing value into NaN
+    return pd.Series(out, index=values.index, dtype=object)
+
+
+def _typed_column(values: pd.Series, cspec, anchor) -> pd.Series:
+    if cspec.type in ("categorical", "text") and cspec.offset_unit is None and values.dtype == object:
+        fast = _texts(values)
+        if fast is not None:
+            return fast
+    return coerce_column(values, cspec.type, cspec.offset_unit, anchor)
+
+
+def _typed_table(spec, rows: list[dict], anchor, kinds: dict[str, str]) -> pd.DataFrame:
+    raw = pd.DataFrame(rows)
+    cols = {}
+    for col, cspec in spec.columns.items():
+        values = raw[col] if col in raw.columns else pd.Series([None] * len(raw), index=raw.index, dtype=object)
+        if cspec.type == "datetime" and cspec.offset_unit is None:
+            values = pd.to_datetime(values, errors="coerce", format="ISO8601")
+        kind = kinds.get(col)
+        cols[col] = _as_key(values, kind) if kind else _typed_column(values, cspec, anchor)
+    frame = pd.DataFrame(cols, index=raw.index)
+    if spec.anchor_column and spec.time_index:
+        frame[spec.time_index] = anchor
+    if len(frame) and not frame[spec.primary_key].is_unique:
+        frame = frame.drop_duplicates(subset=[spec.primary_key], keep="first").reset_index(drop=True)
+    return frame
+
+
+_EMPTY: dict[tuple, tuple] = {}
+
+
+def _empty_table(cfg: DatasetConfig, name: str, anchor, kinds: dict[str, str]) -> pd.DataFrame:
+    """The typed frame of a table no record has rows of: the same for every request, so typed once."""
+    key = (id(cfg), name, tuple(sorted(kinds.items())))
+    cached = _EMPTY.get(key)
+    if cached is None or cached[0] is not cfg:
+        if len(_EMPTY) > 256:
+            _EMPTY.clear()
+        cached = _EMPTY[key] = (cfg, _typed_table(cfg.tables[name], [], anchor, kinds))
+    return cached[1].copy()
 
 
 def tables_from_records(cfg: DatasetConfig, target: str, records: list[dict],
@@ -135,19 +194,9 @@ def tables_from_records(cfg: DatasetConfig, target: str, records: list[dict],
     anchor = anchor_timestamp(cfg) if cfg.time_anchor else None
     out = {}
     for name, spec in cfg.tables.items():
-        raw = pd.DataFrame(rows.get(name, []))
-        frame = pd.DataFrame(index=raw.index)
-        for col, cspec in spec.columns.items():
-            values = raw[col] if col in raw.columns else pd.Series([None] * len(raw), index=raw.index, dtype=object)
-            if cspec.type == "datetime" and cspec.offset_unit is None:
-                values = pd.to_datetime(values, errors="coerce", format="ISO8601")
-            kind = (keys or {}).get(name, {}).get(col)
-            frame[col] = _as_key(values, kind) if kind else coerce_column(values, cspec.type, cspec.offset_unit, anchor)
-        if spec.anchor_column and spec.time_index:
-            frame[spec.time_index] = anchor
-        if len(frame):
-            frame = frame.drop_duplicates(subset=[spec.primary_key], keep="first").reset_index(drop=True)
-        out[name] = frame
+        kinds = (keys or {}).get(name, {})
+        table_rows = rows.get(name)
+        out[name] = _typed_table(spec, table_rows, anchor, kinds) if table_rows else _empty_table(cfg, name, anchor, kinds)
     return out
 
 

@@ -32,7 +32,7 @@ class ChunkEvaluator:
         self._programs: dict[Path, list] = {}
         self.fed: set[str] = set()  # aggregations that saw at least one child row in some chunk
         self.frames = {  # only the columns the plan reads
-            name: t.frame.select([ROW, *sorted(plan.raw[name])]) for name, t in tables.items() if name in plan.raw
+            name: tables[name].frame.select([ROW, *sorted(cols)]) for name, cols in plan.raw.items()
         }
 
     def run(self, instances: pl.DataFrame, outputs: list) -> pl.DataFrame:

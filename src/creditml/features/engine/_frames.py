@@ -8,6 +8,7 @@ values are plain integer operations; the categories are kept to decode outputs.
 from __future__ import annotations
 
 import weakref
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -78,16 +79,40 @@ def _table(df: pd.DataFrame) -> Table:
     )
 
 
-_CACHE: dict[int, tuple[weakref.ref, tuple[int, ...], dict[str, Table]]] = {}
+class Tables(Mapping):
+    """The entityset's dataframes as :class:`Table`, each converted when first read.
+
+    A plan reads only the tables on its paths; a served request's entityset is new on
+    every call, so converting the others would be wasted work.
+    """
+
+    def __init__(self, es):
+        self._frames = {df.ww.name: df for df in es.dataframes}
+        self._tables: dict[str, Table] = {}
+
+    def __getitem__(self, name: str) -> Table:
+        table = self._tables.get(name)
+        if table is None:
+            table = self._tables[name] = _table(self._frames[name])
+        return table
+
+    def __iter__(self):
+        return iter(self._frames)
+
+    def __len__(self) -> int:
+        return len(self._frames)
 
 
-def tables(es) -> dict[str, Table]:
-    """Polars copies of every dataframe of ``es``, converted once per dataframe object."""
+_CACHE: dict[int, tuple[weakref.ref, tuple[int, ...], Tables]] = {}
+
+
+def tables(es) -> Tables:
+    """Polars copies of the dataframes of ``es``, converted once per dataframe object."""
     key = tuple(id(df) for df in es.dataframes)
     cached = _CACHE.get(id(es))
     if cached is not None and cached[0]() is es and cached[1] == key:
         return cached[2]
-    out = {df.ww.name: _table(df) for df in es.dataframes}
+    out = Tables(es)
     for stale in [k for k, v in _CACHE.items() if v[0]() is None]:
         del _CACHE[stale]
     _CACHE[id(es)] = (weakref.ref(es), key, out)
