@@ -282,6 +282,11 @@ class FeatureSettings(_Strict):
     credit_primitives: bool = True
     recent_windows_days: list[int] = Field(default_factory=lambda: [30, 90, 365])
     ignore_columns: dict[str, list[str]] = Field(default_factory=dict)  # per table, never features
+    # the target's own amounts get a roundness feature (coached incomes are round)
+    round_amounts: bool = True
+    # ratios a lender reads, as "table.column" of the target or a table it looks up:
+    # e.g. [applications.declared_income, customers.monthly_income] (declared vs known income)
+    ratios: list[tuple[str, str]] = Field(default_factory=list)
     graph: GraphSettings | None = None
 
 

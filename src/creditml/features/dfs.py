@@ -10,7 +10,8 @@ import featuretools as ft
 import pandas as pd
 
 from creditml.config import FeatureSettings
-from creditml.features.primitives import credit_primitives
+from creditml.errors import ConfigError
+from creditml.features.primitives import Roundness, credit_primitives
 
 warnings.filterwarnings("ignore", category=FutureWarning, module=r"featuretools(\.|$)")
 # DFS warns when a primitive found no column to apply to; with a candidate cap that is expected
@@ -44,7 +45,10 @@ def add_interesting_values(es: ft.EntitySet, target: str, max_values: int, until
 
 
 def key_columns(es: ft.EntitySet) -> dict[str, list[str]]:
-    """Foreign keys per table: they link tables, they are never features (ids are not numbers)."""
+    """Foreign keys per table: they link tables, they are never features (ids are not numbers).
+
+    Indexes cannot be ignored (COUNT counts them); transforms of them are dropped instead.
+    """
     out = {}
     for df in es.dataframes:
         keys = [c for c, tags in df.ww.semantic_tags.items() if "foreign_key" in tags]
@@ -54,25 +58,62 @@ def key_columns(es: ft.EntitySet) -> dict[str, list[str]]:
 
 
 def down_paths(es: ft.EntitySet, start: str, max_hops: int) -> list[tuple[str, ...]]:
-    """Paths from ``start`` down to its children and grandchildren (``max_hops`` deep)."""
+    """Shortest paths from ``start`` down to its descendants (``max_hops`` deep).
+
+    featuretools builds each table's features on its first visit only, so a table also
+    reachable the long way round (customers -> applications -> loans) must be reached by
+    its shortest path (customers -> loans), where it still has depth left for its own
+    children (``customers.MEAN(loans.MAX(installments.days_late))``).
+    """
     children: dict[str, list[str]] = {}
     for rel in es.relationships:
         children.setdefault(rel._parent_dataframe_name, []).append(rel._child_dataframe_name)
+    distance, frontier = {start: 0}, [start]
+    while frontier:
+        nxt = []
+        for node in frontier:
+            for child in children.get(node, []):
+                if child not in distance:
+                    distance[child] = distance[node] + 1
+                    nxt.append(child)
+        frontier = nxt
     out: list[tuple[str, ...]] = []
 
     def walk(path: tuple[str, ...]) -> None:
         out.append(path)
         if len(path) <= max_hops:
             for child in children.get(path[-1], []):
-                if child not in path:
+                if distance.get(child) == len(path) and child not in path:
                     walk(path + (child,))
 
     walk((start,))
     return out
 
 
+def _ignored(es: ft.EntitySet, target: str) -> dict[str, list[str]]:
+    """Keys everywhere, and the target's own labels (hidden until after its cutoff, so always empty)."""
+    out = key_columns(es)
+    labels = [c for c, tags in es[target].ww.semantic_tags.items() if "label" in tags]
+    if labels:
+        out[target] = out.get(target, []) + labels
+    return out
+
+
+def _on_an_index(feature) -> bool:
+    """A transform of a table's index (``IS_NULL(customer_id)``) says nothing."""
+    if isinstance(feature, ft.TransformFeature):
+        for base in feature.base_features:
+            if isinstance(base, ft.IdentityFeature) and "index" in base.column_schema.semantic_tags:
+                return True
+    return any(_on_an_index(b) for b in feature.base_features)
+
+
 def _dfs_down(es: ft.EntitySet, target: str, depth: int, settings: FeatureSettings) -> list:
     """DFS features of ``target`` from its own columns and its descendants only."""
+    return [f for f in _dfs_down_all(es, target, depth, settings) if not _on_an_index(f)]
+
+
+def _dfs_down_all(es: ft.EntitySet, target: str, depth: int, settings: FeatureSettings) -> list:
     agg = list(settings.agg_primitives)
     if settings.credit_primitives:
         agg += credit_primitives(settings.recent_windows_days)
@@ -81,10 +122,10 @@ def _dfs_down(es: ft.EntitySet, target: str, depth: int, settings: FeatureSettin
         agg_primitives=agg if depth > 0 else [], where_primitives=settings.where_primitives if depth > 0 else [],
         trans_primitives=settings.trans_primitives if depth > 0 else [],
         max_depth=max(depth, 1), allowed_paths=down_paths(es, target, max(depth, 1)),
-        ignore_columns=key_columns(es),
+        ignore_columns=_ignored(es, target),
     ) if depth > 0 else [f for f in ft.dfs(entityset=es, target_dataframe_name=target, features_only=True,
                                             agg_primitives=[], trans_primitives=[], max_depth=1,
-                                            allowed_paths=[(target,)], ignore_columns=key_columns(es))
+                                            allowed_paths=[(target,)], ignore_columns=_ignored(es, target))
                          if isinstance(f, ft.IdentityFeature)]
 
 
@@ -135,11 +176,54 @@ def _round_robin(groups: list[list], cap: int) -> list:
     return out
 
 
+def lookup_feature(es: ft.EntitySet, target: str, dotted: str, max_hops: int = 3):
+    """The feature of ``table.column`` seen from ``target``: its own column or a parent's, looked up."""
+    table, _, column = dotted.partition(".")
+    if table not in es.dataframe_dict or column not in es[table].columns:
+        raise ConfigError(f"features.ratios: {dotted!r} is not a column of the entityset "
+                          f"(tables: {', '.join(df.ww.name for df in es.dataframes)}); write it as table.column")
+
+    def reach(here: str, hops: int):
+        if here == table:
+            return ft.IdentityFeature(es[table].ww[column])
+        if hops == 0:
+            return None
+        for rel in es.relationships:
+            if rel._child_dataframe_name == here:
+                found = reach(rel._parent_dataframe_name, hops - 1)
+                if found is not None:
+                    return ft.DirectFeature(found, here, relationship=rel)
+        return None
+
+    feature = reach(target, max_hops)
+    if feature is None:
+        raise ConfigError(f"features.ratios: {dotted!r} cannot be looked up from {target!r}: use a column of "
+                          f"{target!r} or of a table it points to")
+    return feature
+
+
+def ratio_features(es: ft.EntitySet, target: str, ratios: list[tuple[str, str]]) -> list:
+    return [ft.Feature([lookup_feature(es, target, a), lookup_feature(es, target, b)],
+                       primitive=ft.primitives.DivideNumeric) for a, b in ratios]
+
+
+def roundness_features(es: ft.EntitySet, target: str) -> list:
+    """Roundness of the target's own amounts (identity numeric columns)."""
+    numeric = es[target].ww.select("numeric", return_schema=True).columns
+    keys = set(_ignored(es, target).get(target, []))
+    return [ft.Feature(ft.IdentityFeature(es[target].ww[c]), primitive=Roundness) for c in numeric if c not in keys]
+
+
 def build_candidates(es: ft.EntitySet, target: str, settings: FeatureSettings,
                      interesting_until: pd.Timestamp | None = None) -> list:
     """DFS feature definitions for ``target``; ``max_depth: 0`` gives its own columns only."""
     add_interesting_values(es, target, settings.max_interesting_values, interesting_until)
     groups = _candidate_groups(es, target, settings.max_depth, settings, frozenset(), settings.max_depth)
+    if settings.max_depth > 0:
+        # domain features first in line: they are few and a cap must not starve them
+        domain = ratio_features(es, target, settings.ratios)
+        domain += roundness_features(es, target) if settings.round_amounts else []
+        groups.insert(0, domain)
     return _round_robin(groups, settings.max_candidates)
 
 

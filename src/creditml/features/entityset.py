@@ -80,6 +80,9 @@ def build_entityset(dataset: Dataset, ignore: dict[str, list[str]] | None = None
             else:
                 types[col] = _key_type(frame[col])
         tags = {c: {spec.columns[c].role} for c in kept if c in spec.columns and spec.columns[c].role}
+        for label in cfg.labels.values():  # late-known history of other rows, never the row's own feature
+            if label.table == name and label.column in kept:
+                tags.setdefault(label.column, set()).add("label")
         es.add_dataframe(
             dataframe_name=name,
             dataframe=frame[kept].copy(),

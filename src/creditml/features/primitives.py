@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from featuretools.primitives import AggregationPrimitive
+from featuretools.primitives import AggregationPrimitive, TransformPrimitive
 from woodwork.column_schema import ColumnSchema
 from woodwork.logical_types import Datetime, Double, IntegerNullable
 
@@ -162,6 +162,30 @@ class DaysSinceLastDelinquency(AggregationPrimitive):
             return float((time - pd.Timestamp(times[late].max())) / pd.Timedelta(days=1))
 
         return days_since
+
+
+class Roundness(TransformPrimitive):
+    """The largest of 100, 500, 1,000, 5,000 and 10,000 that divides the value exactly.
+
+    0 when none does (or the value is 0); missing stays missing. Coached applications
+    declare round incomes and amounts; honest ones rarely do.
+    """
+
+    name = "roundness"
+    input_types = [NUMERIC]
+    return_type = DOUBLE
+    STEPS = (100, 500, 1000, 5000, 10000)
+
+    def get_function(self):
+        def roundness(values):
+            x = pd.Series(values, dtype="float64").to_numpy()
+            out = np.zeros(len(x))
+            for step in self.STEPS:
+                out = np.where((np.fmod(x, step) == 0) & (x != 0), float(step), out)
+            out[np.isnan(x)] = np.nan
+            return out
+
+        return roundness
 
 
 def credit_primitives(windows_days: list[int]) -> list[AggregationPrimitive]:

@@ -159,3 +159,25 @@ def test_lookup_through_a_missing_parent_gives_the_feature_default():
     assert got.loc[2, "customers.COUNT(loans)"] == 0 and got.loc[4, "customers.SUM(loans.amount)"] == 0
     assert np.isnan(got.loc[2, "customers.MEAN(loans.amount)"])
     assert got.loc[1, "customers.COUNT(loans)"] == 2
+
+
+def test_roundness_and_ratios_to_a_parent_column():
+    from creditml.features.primitives import Roundness
+
+    customers = pd.DataFrame({"customer_id": [1, 2, 3], "income": [3000.0, 0.0, np.nan]})
+    loans = pd.DataFrame({"loan_id": [1, 2, 3, 4, 5, 6], "customer_id": [1, 1, 2, 3, 2, 1],
+                          "at": [D] * 6, "declared": [45000.0, 12345.0, 0.0, 10000.0, np.nan, -2500.0]})
+    es = ft.EntitySet("ratios")
+    es.add_dataframe(customers, "customers", index="customer_id")
+    es.add_dataframe(loans, "loans", index="loan_id", time_index="at")
+    es.add_relationship("customers", "customer_id", "loans", "customer_id")
+    declared = ft.IdentityFeature(es["loans"].ww["declared"])
+    income = ft.DirectFeature(ft.IdentityFeature(es["customers"].ww["income"]), "loans",
+                              relationship=es.relationships[0])
+    feats = [ft.Feature(declared, primitive=Roundness), ft.Feature([declared, income], primitive=ft.primitives.DivideNumeric)]
+    ct = pd.DataFrame({"loan_id": [1, 2, 3, 4, 5, 6], "time": [D] * 6})
+    got = _both(feats, es, ct)
+    assert got["ROUNDNESS(declared)"].tolist()[:4] == [5000.0, 0.0, 0.0, 10000.0]
+    assert np.isnan(got.loc[5, "ROUNDNESS(declared)"]) and got.loc[6, "ROUNDNESS(declared)"] == 500.0
+    ratio = got["declared / customers.income"]
+    assert ratio.loc[1] == 15.0 and np.isnan(ratio.loc[3]) and np.isnan(ratio.loc[4])  # 0/0 and x/NaN

@@ -8,6 +8,7 @@ import featuretools.primitives as fp
 import polars as pl
 
 from creditml.features.engine._meta import ColumnMeta
+from creditml.features.primitives import Roundness
 
 Builder = Callable[[object, list[pl.Expr], list[ColumnMeta]], pl.Expr]
 
@@ -34,7 +35,22 @@ def _not_equal(primitive, inputs, metas) -> pl.Expr:
     return out if meta.nullable else out.fill_null(True)
 
 
+def _roundness(primitive, inputs, metas) -> pl.Expr:
+    value = inputs[0].cast(pl.Float64)
+    out = pl.lit(0.0)
+    for step in primitive.STEPS:  # ascending: a larger step that divides the value wins
+        out = pl.when((value % step == 0) & (value != 0)).then(pl.lit(float(step))).otherwise(out)
+    return pl.when(value.is_null() | value.is_nan()).then(pl.lit(None, dtype=pl.Float64)).otherwise(out)
+
+
+def _divide(primitive, inputs, metas) -> pl.Expr:
+    # IEEE division as numpy: x / 0 is +-inf, 0 / 0 is NaN; a missing side gives missing
+    return inputs[0].cast(pl.Float64) / inputs[1].cast(pl.Float64)
+
+
 TRANSFORMS: dict[type, Builder] = {
+    Roundness: _roundness,
+    fp.DivideNumeric: _divide,
     fp.Month: lambda p, x, m: x[0].dt.month().cast(pl.Int64),
     fp.Day: lambda p, x, m: x[0].dt.day().cast(pl.Int64),
     fp.Year: lambda p, x, m: x[0].dt.year().cast(pl.Int64),
@@ -70,4 +86,6 @@ def meta_of_output(primitive, metas: list[ColumnMeta]) -> ColumnMeta:
         return ColumnMeta(kind="bool")
     if isinstance(primitive, (fp.EqualScalar, fp.NotEqualScalar)):
         return ColumnMeta(kind="bool", nullable=metas[0].nullable and metas[0].categories is None)
+    if isinstance(primitive, (Roundness, fp.DivideNumeric)):
+        return ColumnMeta(kind="float")
     return ColumnMeta(kind="int")

@@ -1,0 +1,47 @@
+"""DFS candidates on the built-in world: every path gets its depth, keys are never features."""
+
+from __future__ import annotations
+
+import pytest
+
+from creditml.config import FeatureSettings
+from creditml.errors import ConfigError
+from creditml.features.dfs import build_candidates
+from creditml.features.entityset import load_entityset
+
+
+@pytest.fixture(scope="module")
+def es(small_world):
+    return load_entityset(small_world)
+
+
+def test_parent_history_is_reached_at_full_depth_and_ids_are_not_features(es):
+    names = [f.get_name() for f in build_candidates(es, "applications", FeatureSettings(max_candidates=100_000))]
+    assert len(names) >= 2000 and len(set(names)) == len(names)
+    assert "customers.SHARE_ON_TIME(installments.days_late)" in names
+    assert "customers.MAX(loans.default_90dpd_12m)" in names  # an earlier loan's default, once known
+    assert any(n.startswith("customers.") and n.count("(") >= 2 for n in names)  # stacked aggregations
+    assert any(n.startswith("customers.COUNT(collection_actions WHERE outcome = ") for n in names)
+    assert not any(n in {"customer_id", "intermediary_id"} or "(customer_id" in n for n in names)
+    assert "ROUNDNESS(declared_income)" in names
+
+
+def test_max_depth_zero_is_the_target_table_only(es):
+    names = [f.get_name() for f in build_candidates(es, "applications", FeatureSettings(max_depth=0))]
+    assert names == ["amount_requested", "term_months", "declared_income", "purpose", "channel", "decision"]
+
+
+def test_the_cap_takes_every_group_in_turn(es):
+    names = [f.get_name() for f in build_candidates(es, "applications", FeatureSettings(max_candidates=300))]
+    assert len(names) == 300
+    assert any(n.startswith("customers.") for n in names) and any(n.startswith("intermediaries.") for n in names)
+
+
+def test_ratios_look_up_parent_columns_and_bad_ones_say_why(es):
+    settings = FeatureSettings(ratios=[("applications.declared_income", "customers.monthly_income")])
+    names = [f.get_name() for f in build_candidates(es, "applications", settings)]
+    assert names[0] == "declared_income / customers.monthly_income"
+    with pytest.raises(ConfigError, match=r"'customers.income' is not a column of the entityset"):
+        build_candidates(es, "applications", FeatureSettings(ratios=[("applications.declared_income", "customers.income")]))
+    with pytest.raises(ConfigError, match=r"'loans.principal' cannot be looked up from 'applications'"):
+        build_candidates(es, "applications", FeatureSettings(ratios=[("loans.principal", "applications.declared_income")]))
