@@ -15,7 +15,6 @@ import argparse
 import copy
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -26,16 +25,12 @@ import numpy as np
 
 warnings.filterwarnings("ignore")
 
+from creditml.serving.process import free_port  # noqa: E402
+
 
 def _percentiles(seconds: list[float]) -> dict[str, float]:
     ms = np.asarray(seconds) * 1000
     return {"p50_ms": round(float(np.percentile(ms, 50)), 2), "p99_ms": round(float(np.percentile(ms, 99)), 2)}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _batch_of(record: dict, pk: str, n: int) -> list[dict]:
@@ -74,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     if not champions:
         print("no champion is registered; train and promote a model first", file=sys.stderr)
         return 2
-    port = _free_port()
+    port = free_port()
     server = _start_server(port)
     base = f"http://127.0.0.1:{port}"
     try:

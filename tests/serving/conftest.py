@@ -9,16 +9,14 @@ would do it.
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from creditml.serving.process import free_port, stop, wait_http  # noqa: F401  (the tests use them)
 from tests.conftest import PIPELINES
 
 SMALL = ["features.max_candidates=150", "tuning.n_trials=2", "selection.max_selected=30",
@@ -121,37 +119,6 @@ def records_of(dataset, bundle, ids, graph: bool = True) -> list[dict]:
 
     return records_for(bundle.dataset, dataset.tables, bundle.task.target, list(ids), bundle.paths,
                        bundle.features_settings.graph if graph else None, bundle.task.cutoff)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_http(url: str, proc: subprocess.Popen, seconds: float = 90) -> None:
-    import httpx
-
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{proc.args} exited with {proc.returncode}")
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise TimeoutError(f"{url} did not answer within {seconds}s")
-
-
-def stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=5)
 
 
 def subprocess_env(world: ServingWorld, **extra: str) -> dict[str, str]:

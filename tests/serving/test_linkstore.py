@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from creditml.config import GraphSettings, TaskSpec, load_dataset_config
+from creditml.config import GraphSettings, TaskSpec
 from creditml.data import Dataset, load_dataset
 from creditml.features.graph import graph_features, graph_kinds
 from creditml.features.pipeline import graph_inputs
