@@ -284,8 +284,9 @@ class FeatureSettings(_Strict):
     ignore_columns: dict[str, list[str]] = Field(default_factory=dict)  # per table, never features
     # the target's own amounts get a roundness feature (coached incomes are round)
     round_amounts: bool = True
-    # ratios a lender reads, as "table.column" of the target or a table it looks up:
-    # e.g. [applications.declared_income, customers.monthly_income] (declared vs known income)
+    # ratios a lender reads: "table.column" of the target or a table it looks up, or the
+    # full name of a candidate feature, e.g. [applications.declared_income,
+    # customers.monthly_income] (declared vs known income)
     ratios: list[tuple[str, str]] = Field(default_factory=list)
     graph: GraphSettings | None = None
 

@@ -41,7 +41,11 @@ def test_ratios_look_up_parent_columns_and_bad_ones_say_why(es):
     settings = FeatureSettings(ratios=[("applications.declared_income", "customers.monthly_income")])
     names = [f.get_name() for f in build_candidates(es, "applications", settings)]
     assert names[0] == "declared_income / customers.monthly_income"
-    with pytest.raises(ConfigError, match=r"'customers.income' is not a column of the entityset"):
+    share = FeatureSettings(ratios=[("intermediaries.SUM(applications.fraud_confirmed)",
+                                     "intermediaries.COUNT(applications)")])
+    assert build_candidates(es, "applications", share)[0].get_name() == \
+        "intermediaries.SUM(applications.fraud_confirmed) / intermediaries.COUNT(applications)"
+    with pytest.raises(ConfigError, match=r"'customers.income' is neither a candidate feature nor a column of the entityset"):
         build_candidates(es, "applications", FeatureSettings(ratios=[("applications.declared_income", "customers.income")]))
     with pytest.raises(ConfigError, match=r"'loans.principal' cannot be looked up from 'applications'"):
         build_candidates(es, "applications", FeatureSettings(ratios=[("loans.principal", "applications.declared_income")]))

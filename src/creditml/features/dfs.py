@@ -180,8 +180,9 @@ def lookup_feature(es: ft.EntitySet, target: str, dotted: str, max_hops: int = 3
     """The feature of ``table.column`` seen from ``target``: its own column or a parent's, looked up."""
     table, _, column = dotted.partition(".")
     if table not in es.dataframe_dict or column not in es[table].columns:
-        raise ConfigError(f"features.ratios: {dotted!r} is not a column of the entityset "
-                          f"(tables: {', '.join(df.ww.name for df in es.dataframes)}); write it as table.column")
+        raise ConfigError(f"features.ratios: {dotted!r} is neither a candidate feature nor a column of the "
+                          f"entityset (tables: {', '.join(df.ww.name for df in es.dataframes)}); write a column "
+                          "as table.column or a feature by its full name")
 
     def reach(here: str, hops: int):
         if here == table:
@@ -202,9 +203,13 @@ def lookup_feature(es: ft.EntitySet, target: str, dotted: str, max_hops: int = 3
     return feature
 
 
-def ratio_features(es: ft.EntitySet, target: str, ratios: list[tuple[str, str]]) -> list:
-    return [ft.Feature([lookup_feature(es, target, a), lookup_feature(es, target, b)],
-                       primitive=ft.primitives.DivideNumeric) for a, b in ratios]
+def ratio_features(es: ft.EntitySet, target: str, ratios: list[tuple[str, str]],
+                   candidates: dict[str, object] | None = None) -> list:
+    """``a / b`` for each pair; an operand is a candidate's name or a ``table.column``."""
+    def operand(name: str):
+        return (candidates or {}).get(name) or lookup_feature(es, target, name)
+
+    return [ft.Feature([operand(a), operand(b)], primitive=ft.primitives.DivideNumeric) for a, b in ratios]
 
 
 def roundness_features(es: ft.EntitySet, target: str) -> list:
@@ -221,7 +226,8 @@ def build_candidates(es: ft.EntitySet, target: str, settings: FeatureSettings,
     groups = _candidate_groups(es, target, settings.max_depth, settings, frozenset(), settings.max_depth)
     if settings.max_depth > 0:
         # domain features first in line: they are few and a cap must not starve them
-        domain = ratio_features(es, target, settings.ratios)
+        named = {f.get_name(): f for group in groups for f in group}
+        domain = ratio_features(es, target, settings.ratios, named)
         domain += roundness_features(es, target) if settings.round_amounts else []
         groups.insert(0, domain)
     return _round_robin(groups, settings.max_candidates)
