@@ -373,6 +373,9 @@ class ScoringSettings(_Strict):
     pdo: float = Field(20, gt=0)
     bands: dict[str, float] = Field(default_factory=lambda: {"A": 680, "B": 640, "C": 600, "D": 560, "E": -1e9})
     reason_codes: int = Field(4, ge=1, le=20)
+    # the label is the good outcome (a collection case cures): the score then rises with the
+    # probability, and reason codes name what pulls it down
+    label_is_good: bool = False
 
 
 class TrainingSettings(_Strict):

@@ -121,7 +121,7 @@ def run_pipeline(cfg: PipelineConfig, progress: Callable[[str], None] | None = N
     oracle = oracle_auc(Path(cfg.dataset).parent, cfg.task.name, trained.predictions)
     say("measuring the gates")
     assessment = assess(trained, features.matrix, list(features.selector.leakage_flags_), dataset,
-                        cfg.task.target, cfg.gates)
+                        cfg.task.target, cfg.gates, label_is_good=cfg.scoring.label_is_good)
     decision = evaluate_gates(assessment.gate_inputs, cfg.gates)
     say("logging the run and registering the model")
     with tempfile.TemporaryDirectory() as tmp:

@@ -222,8 +222,9 @@ def _approve_rule(scale: ScoreScale) -> tuple[set[str], float | None, str]:
 
 
 def _reason_codes(inputs: ReportInputs, sv_test: ShapValues, X_test: pd.DataFrame, scale: ScoreScale) -> dict:
+    good = inputs.scoring.label_is_good  # the score then follows the chance of the bad outcome
     proba = sv_test.probability
-    scores = scale.score(proba)
+    scores = scale.score(1 - proba if good else proba)
     bands = scale.band(scores)
     _, bound, boundary_text = _approve_rule(scale)
     boundary = bound if bound is not None else float(np.median(scores))
@@ -235,13 +236,14 @@ def _reason_codes(inputs: ReportInputs, sv_test: ShapValues, X_test: pd.DataFram
         for i in order[:REASON_EXAMPLES]:
             reasons = [{"feature": name, "description": inputs.descriptions.get(name, ""),
                         "value": _display_value(X_test.iloc[i][name]), "contribution": c}
-                       for name, c in top_risk_contributors(sv_test.values[i], sv_test.features, k)]
+                       for name, c in top_risk_contributors(-sv_test.values[i] if good else sv_test.values[i],
+                                                            sv_test.features, k)]
             label = labels.iloc[i]
             out.append({"id": str(sv_test.index[i]), "probability": float(proba[i]), "score": float(scores[i]),
                         "band": str(bands[i]), "label": None if pd.isna(label) else int(label), "reasons": reasons})
         return out
 
-    return {"high": examples(np.argsort(-proba, kind="stable")),
+    return {"high": examples(np.argsort(scores, kind="stable")),
             "borderline": examples(np.argsort(np.abs(scores - boundary), kind="stable")),
             "boundary": boundary, "boundary_text": boundary_text, "k": k, "n": len(proba)}
 
@@ -250,7 +252,9 @@ def _fairness(inputs: ReportInputs) -> dict:
     settings = inputs.gate_settings
     pred = inputs.predictions
     train, test = pred[pred["split"] == "train"], pred[pred["split"] == "test"]
-    threshold = approval_threshold(train["probability"].to_numpy(), settings.approval_rate)
+    good = inputs.scoring.label_is_good
+    threshold = approval_threshold((1 - train["probability"] if good else train["probability"]).to_numpy(),
+                                   settings.approval_rate)
     out = {"available": inputs.protected is not None, "threshold": threshold, "approval_rate": settings.approval_rate,
            "min_ratio": settings.min_fairness_ratio, "min_group": settings.min_group_size, "attributes": [],
            "n": len(test)}
@@ -259,7 +263,7 @@ def _fairness(inputs: ReportInputs) -> dict:
     groups = inputs.protected.reindex(test.index)
     for column in groups.columns:
         table = group_table(groups[column], test["label"].to_numpy(), test["probability"].to_numpy(), threshold,
-                            settings.min_group_size)
+                            settings.min_group_size, good)
         rows = [{**r, "flag": bool(r["gated"] and r["ratio_to_best"] < settings.min_fairness_ratio)}
                 for r in table.to_dict(orient="records")]
         out["attributes"].append({"name": column, "rows": rows, "flagged": sum(r["flag"] for r in rows)})

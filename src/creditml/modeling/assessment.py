@@ -35,14 +35,16 @@ def additivity_error(trained: TrainedModel, X: pd.DataFrame) -> float:
 
 
 def assess(trained: TrainedModel, matrix: pd.DataFrame, leakage_flags: list[str], dataset: Dataset, target: str,
-           settings: GateSettings) -> Assessment:
+           settings: GateSettings, label_is_good: bool = False) -> Assessment:
+    """Gate figures; approval goes to the lowest risk (the highest chance of a good label)."""
     pred = trained.predictions
     train, test = pred[pred.split == "train"], pred[pred.split == "test"]
     sample = matrix.loc[test.index[:2000]]
-    threshold = approval_threshold(train.probability.to_numpy(), settings.approval_rate)
+    risk_train = 1 - train.probability.to_numpy() if label_is_good else train.probability.to_numpy()
+    threshold = approval_threshold(risk_train, settings.approval_rate)
     groups = protected_attributes(dataset, target, test.index)
     fairness = {col: group_table(groups[col], test.label.to_numpy(), test.probability.to_numpy(), threshold,
-                                 settings.min_group_size) for col in groups.columns}
+                                 settings.min_group_size, label_is_good) for col in groups.columns}
     inputs = GateInputs(
         validation_auc=trained.metrics["validation"].auc, test_auc=trained.metrics["test"].auc,
         test_ks=trained.metrics["test"].ks, test_ece=trained.metrics["test"].ece,

@@ -17,14 +17,15 @@ def approval_threshold(train_probability: np.ndarray, approval_rate: float) -> f
 
 
 def group_table(group: pd.Series, label: np.ndarray, probability: np.ndarray, threshold: float,
-                min_group_size: int) -> pd.DataFrame:
+                min_group_size: int, label_is_good: bool = False) -> pd.DataFrame:
     """One row per group: n, approval rate, AUC, ratio to the best group's approval rate."""
+    risk = 1 - np.asarray(probability) if label_is_good else np.asarray(probability)
     frame = pd.DataFrame({"group": group.astype("string").fillna("(missing)").values, "y": label,
-                          "p": probability})
+                          "p": probability, "risk": risk})
     rows = []
     for name, part in frame.groupby("group", sort=True):
         auc = roc_auc(part.y, part.p) if 0 < part.y.sum() < len(part) else float("nan")
-        rows.append({"group": name, "n": len(part), "approval_rate": float((part.p <= threshold).mean()),
+        rows.append({"group": name, "n": len(part), "approval_rate": float((part.risk <= threshold).mean()),
                      "label_rate": float(part.y.mean()), "auc": auc, "gated": len(part) >= min_group_size})
     out = pd.DataFrame(rows)
     best = out.loc[out.gated, "approval_rate"].max() if out.gated.any() else np.nan

@@ -32,6 +32,7 @@ def configure(root: Path = DEFAULT_ROOT) -> str:
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     logging.getLogger("mlflow").setLevel(logging.ERROR)  # its INFO/WARNING chatter buries our summary
     warnings.filterwarnings("ignore", category=UserWarning, module=r"mlflow(\.|$)")
+    warnings.filterwarnings("ignore", message=".*Add type hints to the `predict` method")
     uri = os.environ.get("MLFLOW_TRACKING_URI")
     if not uri:
         root.mkdir(parents=True, exist_ok=True)
@@ -147,5 +148,5 @@ def register(model_uri: str, name: str, tags: dict[str, str], description: str =
         client.get_registered_model(name)
     except mlflow.exceptions.MlflowException:
         client.create_registered_model(name, description=description)
-    version = mlflow.register_model(model_uri, name, tags=tags)
+    version = client.create_model_version(name, model_uri, run_id=tags.get("run_id"), tags=tags)
     return str(version.version)

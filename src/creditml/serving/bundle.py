@@ -144,13 +144,17 @@ class ModelBundle:
         margin, contribs = self.margins(X)
         proba = 1.0 / (1.0 + np.exp(-margin))
         scale = ScoreScale.from_settings(self.scoring)
-        scores = scale.score(proba)
+        if self.scoring.label_is_good:  # score the chance of the bad outcome; reasons pull the good one down
+            proba_bad, contribs = 1.0 - proba, -contribs
+        else:
+            proba_bad = proba
+        scores = scale.score(proba_bad)
         reasons = [json.dumps(self.reason_codes(row, X.iloc[i])) for i, row in enumerate(contribs[:, :-1])]
         return pd.DataFrame({"instance_id": X.index.values, "probability": proba, "score": np.round(scores, 1),
                              "band": scale.band(scores), "reason_codes": reasons})
 
     def reason_codes(self, contributions: np.ndarray, values: pd.Series) -> list[dict]:
-        """The features that pushed this instance's risk up most, strongest first."""
+        """The features that pushed this instance's score down most (its risk up), strongest first."""
         order = np.argsort(-contributions)[: self.scoring.reason_codes]
         out = []
         for j in order:
