@@ -148,5 +148,7 @@ def register(model_uri: str, name: str, tags: dict[str, str], description: str =
         client.get_registered_model(name)
     except mlflow.exceptions.MlflowException:
         client.create_registered_model(name, description=description)
-    version = client.create_model_version(name, model_uri, run_id=tags.get("run_id"), tags=tags)
+    # a logged model (MLflow 3) is named by its id: models:/m-<id>
+    model_id = model_uri.split("/", 1)[1] if model_uri.startswith("models:/m-") else None
+    version = client.create_model_version(name, model_uri, run_id=tags.get("run_id"), tags=tags, model_id=model_id)
     return str(version.version)

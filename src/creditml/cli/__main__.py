@@ -1,0 +1,5 @@
+"""``python -m creditml.cli``."""
+
+from creditml.cli import main
+
+main()

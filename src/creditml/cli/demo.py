@@ -1,0 +1,125 @@
+"""`creditml demo`: the whole flow on the built-in world (what `make demo` runs)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from creditml.cli._app import _table_summary, app, console, handles_errors
+
+
+DEMO_PIPELINES = ("credit_default", "intermediary_fraud", "collection_cure")
+
+
+@app.command()
+@handles_errors
+def demo(
+    world: Path = typer.Option(Path("data/world-medium"), help="where the built-in world is (generated if missing)"),
+    scale: str = typer.Option("medium", help="scale of the generated world"),
+    seed: int = typer.Option(42, help="seed of the generated world"),
+    trials: int = typer.Option(8, help="Optuna trials per task (the full budget is the pipeline's tuning.n_trials)"),
+    reports: Path = typer.Option(Path("reports"), help="where the review reports go"),
+) -> None:
+    """The whole flow on the built-in world: generate, validate, train, report, review, promote."""
+    from creditml.config import load_dataset_config, load_pipeline_config
+    from creditml.data import validate_dataset
+    from creditml.data.synthetic import generate_world
+    from creditml.registry.promotion import promote as do_promote, review as do_review
+    from creditml.runner import run_pipeline
+
+    dataset_yaml = world / "dataset.yaml"
+    if not dataset_yaml.exists():
+        with console.status(f"generating the {scale} world into {world}"):
+            summary = generate_world(world, scale=scale, seed=seed)
+        console.print(f"generated {sum(summary.rows.values()):,} rows in {summary.seconds:.0f}s")
+    cfg = load_dataset_config(dataset_yaml)
+    with console.status("validating"):
+        report_ = validate_dataset(cfg)
+    if report_.problems:
+        from creditml.errors import DataContractError
+
+        raise DataContractError(report_.problems, source=str(dataset_yaml))
+    console.print(_table_summary(f"dataset {cfg.name}", report_.tables, cfg))
+    results = []
+    for name in DEMO_PIPELINES:
+        pcfg = load_pipeline_config(Path("pipelines") / f"{name}.yaml", [f"tuning.n_trials={trials}"], dataset_yaml)
+        with console.status(f"{name}: starting") as status:
+            summary = run_pipeline(pcfg, progress=lambda step, n=name: status.update(f"{n}: {step}"))
+        path = None
+        if summary.version:
+            from creditml.explain.inputs import write_report
+
+            with console.status(f"{name}: writing the review report"):
+                path = write_report(summary.model_name, summary.version,
+                                    reports / f"{summary.model_name}-v{summary.version}.html")
+            if summary.gates_passed:
+                do_review(summary.model_name, summary.version, True, "demo reviewer",
+                          "approved by make demo after reading the report")
+                do_promote(summary.model_name, summary.version, by="make demo")
+        results.append((summary, path))
+        console.print(f"[green]{name}[/]: version {summary.version}, out-of-time AUC "
+                      f"{summary.metrics['test']['auc']:.3f}")
+    table = Table(title="creditml demo", title_justify="left")
+    for col in ("task", "model", "version", "OOT AUC", "95% CI", "oracle AUC", "share of oracle", "KS",
+                "candidates", "selected", "gates", "champion", "report"):
+        table.add_column(col)
+    for summary, path in results:
+        m = summary.metrics["test"]
+        oracle = summary.oracle_auc
+        table.add_row(summary.task, summary.model_name, summary.version, f"{m['auc']:.3f}",
+                      f"{m['auc_low']:.3f}-{m['auc_high']:.3f}", f"{oracle:.3f}" if oracle else "-",
+                      f"{m['auc'] / oracle:.1%}" if oracle else "-", f"{m['ks']:.3f}", f"{summary.candidates:,}",
+                      str(summary.selected), "passed" if summary.gates_passed else "; ".join(summary.gate_reasons),
+                      "yes" if summary.gates_passed else "no", str(path or "-"))
+    console.print(table)
+    promoted = [s for s, _ in results if s.gates_passed and s.version]
+    if promoted:
+        _demo_serving(promoted, cfg)
+
+
+def _demo_serving(promoted, dataset_cfg, per_task: int = 2) -> None:
+    """Start the REST server, score a few out-of-time instances per champion, print the answers."""
+    import httpx
+    import pandas as pd
+
+    from creditml.data import load_dataset
+    from creditml.registry import store, tracking
+    from creditml.serving.process import free_port, start_server, stop, wait_http
+    from creditml.serving.records import records_for
+    from creditml.serving.registry_watch import load_bundle
+
+    tracking.configure()
+    dataset = load_dataset(dataset_cfg)
+    port = free_port()
+    with console.status(f"starting creditml serve on 127.0.0.1:{port}"):
+        proc = start_server(port)
+        try:
+            wait_http(f"http://127.0.0.1:{port}/health", proc, seconds=120)
+        except Exception:
+            stop(proc)
+            raise
+    try:
+        table = Table(title=f"scored through http://127.0.0.1:{port}/v1/TASK/score", title_justify="left")
+        for col in ("task", "model", "instance", "probability", "offline", "score", "band", "top reason"):
+            table.add_column(col)
+        for summary in promoted:
+            bundle = load_bundle(f"models:/{summary.model_name}@champion")
+            preds = pd.read_parquet(store.download_artifact(summary.run_id, "evaluation/predictions.parquet"))
+            test = preds[preds.split == "test"].sort_values("probability", ascending=False)
+            ids = [test.instance_id.iloc[0], test.instance_id.iloc[len(test) // 2]][:per_task]
+            records = records_for(bundle.dataset, dataset.tables, bundle.task.target, ids, bundle.paths,
+                                  bundle.features_settings.graph, bundle.task.cutoff)
+            answer = httpx.post(f"http://127.0.0.1:{port}/v1/{summary.task}/score", json={"records": records},
+                                timeout=60)
+            answer.raise_for_status()
+            offline = preds.set_index("instance_id")["probability"]
+            for row in answer.json()["results"]:
+                reason = row["reason_codes"][0]["feature"] if row["reason_codes"] else "-"
+                table.add_row(summary.task, f"{row['model_name']} v{row['model_version']}", str(row["instance_id"]),
+                              f"{row['probability']:.4f}", f"{offline.loc[row['instance_id']]:.4f}",
+                              f"{row['score']:.0f}", row["band"], reason)
+        console.print(table)
+    finally:
+        stop(proc)

@@ -1,0 +1,98 @@
+"""Pipeline commands: features, run, tune-worker."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from creditml.cli._app import DATASET_OPTION, SET_OPTION, app, console, handles_errors
+
+
+@app.command()
+@handles_errors
+def features(
+    pipeline: Path = typer.Argument(..., help="pipeline YAML (pipelines/*.yaml)"),
+    out: Path = typer.Option(None, "--out", help="output folder (default: data/features/<pipeline name>)"),
+    set_: Optional[list[str]] = SET_OPTION,
+    dataset: Optional[Path] = DATASET_OPTION,
+) -> None:
+    """Build DFS candidates, graph features and a selection with a reason for every drop."""
+    from creditml.config import load_pipeline_config
+    from creditml.features.outputs import write_feature_outputs
+    from creditml.features.pipeline import build_features
+
+    cfg = load_pipeline_config(pipeline, set_, dataset)
+    out = out or Path("data/features") / cfg.name
+    with console.status("starting") as status:
+        result = build_features(cfg, progress=lambda step: status.update(step))
+        status.update(f"writing {out}")
+        write_feature_outputs(result, out)
+    report = result.selector.report_
+    reasons = report["reason"].value_counts()
+    table = Table(title=f"selection for {cfg.name}", title_justify="left")
+    table.add_column("reason")
+    table.add_column("features", justify="right")
+    for reason, count in reasons.items():
+        table.add_row(str(reason), f"{count:,}")
+    console.print(table)
+    inst = result.instances
+    console.print(
+        f"[green]done[/]: {len(inst.labels):,} instances (label rate {inst.labels.mean():.1%}), "
+        f"{result.matrix.shape[1]:,} candidates, {len(result.selected):,} selected -> {out}"
+    )
+
+
+@app.command()
+@handles_errors
+def run(
+    pipeline: Path = typer.Argument(..., help="pipeline YAML (pipelines/*.yaml)"),
+    set_: Optional[list[str]] = SET_OPTION,
+    dataset: Optional[Path] = DATASET_OPTION,
+    json_out: bool = typer.Option(False, "--json", help="end with one machine-readable JSON summary line"),
+) -> None:
+    """Train a tuned model, evaluate it out of time, track it in MLflow and register a version."""
+    from creditml.config import load_pipeline_config
+    from creditml.runner import run_pipeline
+
+    cfg = load_pipeline_config(pipeline, set_, dataset)
+    with console.status("starting") as status:
+        summary = run_pipeline(cfg, progress=lambda step: status.update(f"{cfg.name}: {step}"))
+    table = Table(title=f"{cfg.name}: {summary.model_name} version {summary.version}", title_justify="left")
+    for col in ("split", "AUC", "95% CI", "Gini", "KS", "PR-AUC", "Brier", "ECE"):
+        table.add_column(col, justify="right")
+    for split, m in summary.metrics.items():
+        table.add_row(split, f"{m['auc']:.3f}", f"{m['auc_low']:.3f}-{m['auc_high']:.3f}", f"{m['gini']:.3f}",
+                      f"{m['ks']:.3f}", f"{m['pr_auc']:.3f}", f"{m['brier']:.4f}", f"{m['ece']:.4f}")
+    if not json_out:
+        console.print(table)
+        oracle = f", oracle AUC {summary.oracle_auc:.3f}" if summary.oracle_auc else ""
+        console.print(f"[green]done[/]: {summary.candidates:,} candidates, {summary.selected} selected{oracle}; "
+                      f"run {summary.run_id} in {summary.tracking_uri}")
+    else:
+        print(summary.as_json())
+
+
+@app.command("tune-worker")
+@handles_errors
+def tune_worker_command(
+    pipeline: Path = typer.Argument(..., help="pipeline YAML (pipelines/*.yaml)"),
+    storage: str = typer.Option(..., "--storage", help="shared Optuna storage, e.g. postgresql://USER@HOST:5432/DB"),
+    trials: int = typer.Option(10, "--trials", help="trials this worker runs"),
+    features_dir: Path = typer.Option(None, "--features", help="folder written by creditml features (no recompute)"),
+    timeout: float = typer.Option(None, "--timeout", help="start no new trial after this many seconds"),
+    set_: Optional[list[str]] = SET_OPTION,
+    dataset: Optional[Path] = DATASET_OPTION,
+) -> None:
+    """Add trials to the pipeline's shared Optuna study; start as many workers as there are cores/machines."""
+    from creditml.scale.tune_worker import tune_worker
+
+    with console.status("starting") as status:
+        summary = tune_worker(pipeline, storage, trials, overrides=set_, dataset=dataset, features_dir=features_dir,
+                              timeout_seconds=timeout, progress=lambda step: status.update(step))
+    best = f"{summary.best_value:.4f}" if summary.best_value is not None else "-"
+    console.print(f"[green]done[/]: {summary.trials} trial(s) by {summary.worker} (sampler seed "
+                  f"{summary.sampler_seed}); study {summary.study_name} holds {summary.study_trials} finished "
+                  f"trial(s), best validation AUC {best}", highlight=False)
