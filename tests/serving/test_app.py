@@ -93,6 +93,15 @@ def test_values_must_parse_with_their_declared_types(client, credit_record):
     assert "number" in locs[("body", "records", 1, "instance", "amount_requested")]
 
 
+def test_times_and_keys_outside_what_the_tables_hold_are_422(client, credit_record):
+    bad = dict(credit_record[0])
+    bad["instance"] = {**bad["instance"], "applied_at": "9999-01-01T00:00:00", "customer_id": 2**70}
+    errs = _errors(client.post("/v1/credit_default/score", json=bad))
+    locs = {tuple(e["loc"]): e["msg"] for e in errs}
+    assert any(loc[-1] == "applied_at" and "between the years 1678 and 2261" in msg for loc, msg in locs.items()), locs
+    assert any("customer_id" in loc for loc in locs), locs
+
+
 def test_top_level_is_strict_and_bodies_that_are_not_records_are_422(client, credit_record):
     errs = _errors(client.post("/v1/credit_default/score", json={**credit_record[0], "colour": "red"}))
     assert errs[0]["loc"] == ["body", "colour"]

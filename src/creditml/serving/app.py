@@ -56,7 +56,7 @@ def score_records(served: ServedModel, records: list[dict], link_store: LinkStor
         records = [store.with_context(r, c) for r, c in zip(records, cutoffs)]
     try:
         scored = bundle.score(records)
-    except (ValueError, KeyError, TypeError, IndexError) as exc:
+    except (ValueError, KeyError, TypeError, IndexError, ArithmeticError) as exc:
         log.exception("scoring failed for task %s", served.task)
         raise ScoringError(f"the record(s) could not be scored by {served.name} version {served.version}: "
                            f"{type(exc).__name__}: {exc}") from exc

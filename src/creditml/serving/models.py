@@ -16,9 +16,9 @@ at the offending field (``["body", "records", 0, "instance", "applied_at"]``).
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any, Optional, Union
+from typing import Annotated, Any, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from creditml.config import DatasetConfig, TaskSpec
 
@@ -33,7 +33,7 @@ class RecordIn(BaseModel):
     instance: dict[str, Any] = Field(..., description="the target row: primary key, cutoff column, own columns")
     related: dict[str, list[dict[str, Any]]] = Field(
         default_factory=dict, description="declared table name -> rows of that table the features read")
-    cutoff_time: Optional[datetime] = Field(None, description="score as of this time (default: the cutoff column)")
+    cutoff_time: Time = Field(None, description="score as of this time (default: the cutoff column)")
 
 
 class ScoreBatch(BaseModel):
@@ -143,11 +143,22 @@ def _naive(value: Optional[datetime]) -> Optional[datetime]:
     return value
 
 
+def _pandas_time(value: datetime) -> datetime:
+    # the tables hold nanosecond timestamps: 1677-09-22 .. 2262-04-11
+    if not 1678 <= value.year <= 2261:
+        raise ValueError(f"a time between the years 1678 and 2261 is expected, got {value.isoformat()}")
+    return value
+
+
+Time = Optional[Annotated[datetime, AfterValidator(_pandas_time)]]
+Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
+Number = Annotated[float, Field(allow_inf_nan=False)]
+
 _TYPES: dict[str, Any] = {
-    "id": Optional[Union[int, str]],
-    "numeric": Optional[float],
+    "id": Optional[Union[Int64, str]],
+    "numeric": Optional[Number],
     "boolean": Optional[bool],
-    "datetime": Optional[datetime],
+    "datetime": Time,  # Optional[...] outside, so required columns keep the check
     "categorical": Optional[Union[str, int, float]],
     "text": Optional[Union[str, int, float]],
 }
@@ -157,7 +168,7 @@ def _row_model(cfg: DatasetConfig, table: str, required: set[str]) -> type[BaseM
     spec = cfg.tables[table]
     fields: dict[str, Any] = {}
     for i, (col, cspec) in enumerate(spec.columns.items()):
-        kind = Optional[float] if cspec.offset_unit else _TYPES[cspec.type]
+        kind = Optional[Number] if cspec.offset_unit else _TYPES[cspec.type]
         if col in required:
             kind = _non_null(kind)
             fields[f"c{i}"] = (kind, Field(..., alias=col))
