@@ -22,7 +22,7 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
-DEMO_TRIALS ?= 8
+DEMO_TRIALS ?= 20
 
 demo: install
 	$(BIN)/creditml validate configs/datasets/home_credit.yaml

@@ -19,7 +19,7 @@ def demo(
     world: Path = typer.Option(Path("data/world-medium"), help="where the built-in world is (generated if missing)"),
     scale: str = typer.Option("medium", help="scale of the generated world"),
     seed: int = typer.Option(42, help="seed of the generated world"),
-    trials: int = typer.Option(8, help="Optuna trials per task (the full budget is the pipeline's tuning.n_trials)"),
+    trials: int = typer.Option(20, help="Optuna trials per task (the full budget is the pipeline's tuning.n_trials)"),
     reports: Path = typer.Option(Path("reports"), help="where the review reports go"),
 ) -> None:
     """The whole flow on the built-in world: generate, validate, train, report, review, promote."""
