@@ -21,6 +21,7 @@ from creditml.data import Dataset
 import creditml.features.primitives  # noqa: F401  featuretools finds custom primitives only once imported
 from creditml.features.compute import compute_matrix
 from creditml.features.entityset import build_entityset
+from creditml.explain.shap_values import top_risk_contributors
 from creditml.features.paths import feature_paths
 from creditml.modeling.frame import feature_types, model_matrix, positional_names
 from creditml.modeling.scorecard import ScoreScale
@@ -155,16 +156,12 @@ class ModelBundle:
 
     def reason_codes(self, contributions: np.ndarray, values: pd.Series) -> list[dict]:
         """The features that pushed this instance's score down most (its risk up), strongest first."""
-        order = np.argsort(-contributions)[: self.scoring.reason_codes]
         out = []
-        for j in order:
-            if contributions[j] <= 0:
-                break
-            name = self.features[j]
+        for name, contribution in top_risk_contributors(contributions, self.features, self.scoring.reason_codes):
             value = values.get(name)
             out.append({"feature": name, "description": self.descriptions.get(name, name),
                         "value": None if pd.isna(value) else (value.item() if hasattr(value, "item") else value),
-                        "contribution": round(float(contributions[j]), 6)})
+                        "contribution": round(contribution, 6)})
         return out
 
     def score(self, records: list[dict]) -> pd.DataFrame:
