@@ -79,20 +79,13 @@ def make_bundle(features: FeatureResult, trained: TrainedModel, dataset) -> Mode
     from creditml.serving.records import key_kinds
 
     cfg = features.config
-    dataset_cfg = load_dataset_config_of(cfg)
     return ModelBundle(
         key_kinds=key_kinds(dataset.config, dataset.tables),
-        dataset=dataset_cfg, task=cfg.task, features_settings=cfg.features,
+        dataset=dataset.config, task=cfg.task, features_settings=cfg.features,
         definitions=features.selected_definitions, features=trained.features, categories=trained.categories,
         booster=trained.booster, best_iteration=trained.best_iteration, scoring=cfg.scoring,
         descriptions=features.all_descriptions(), engine=cfg.features.engine,
     )
-
-
-def load_dataset_config_of(cfg: PipelineConfig):
-    from creditml.config import load_dataset_config
-
-    return load_dataset_config(cfg.dataset)
 
 
 def preflight(cfg: PipelineConfig):
