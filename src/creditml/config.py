@@ -159,18 +159,6 @@ class DatasetConfig(_Strict):
     def path_of(self, table: str) -> Path:
         return (self.base_dir / self.tables[table].file).resolve()
 
-    def children_of(self, table: str) -> list[tuple[str, ForeignKey]]:
-        return [
-            (name, fk) for name, t in self.tables.items() for fk in t.foreign_keys if fk.references == table
-        ]
-
-    @property
-    def label_columns(self) -> dict[str, set[str]]:
-        out: dict[str, set[str]] = {}
-        for label in self.labels.values():
-            out.setdefault(label.table, set()).add(label.column)
-        return out
-
 
 def _read_yaml(path: Path, what: str) -> dict:
     if not path.exists():

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import warnings
-from pathlib import Path
 
 import featuretools as ft
 import pandas as pd
@@ -233,18 +231,6 @@ def build_candidates(es: ft.EntitySet, target: str, settings: FeatureSettings,
     return _round_robin(groups, settings.max_candidates)
 
 
-def save_candidates(features: list, path: Path) -> None:
-    ft.save_features(features, str(path))
-
-
-def load_candidates(path: Path) -> list:
-    return ft.load_features(str(path))
-
-
 def describe(features: list) -> dict[str, str]:
     """Plain-language sentence for each feature (``ft.describe_feature``)."""
     return {f.get_name(): ft.describe_feature(f) for f in features}
-
-
-def definitions_json(features: list) -> str:
-    return json.dumps(json.loads(ft.save_features(features)), indent=1)

@@ -82,7 +82,3 @@ def positional_names(features: list[str]) -> list[str]:
 
 def feature_types(features: list[str], categories: dict[str, list[str]]) -> list[str]:
     return ["c" if f in categories else "q" for f in features]
-
-
-def margin_to_probability(margin: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-margin))

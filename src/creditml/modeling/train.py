@@ -35,13 +35,6 @@ class TrainedModel:
     tuning: TuningResult
     monotone: dict[str, int] = field(default_factory=dict)  # feature name -> declared direction
 
-    def predict_margin(self, X: pd.DataFrame) -> np.ndarray:
-        dm = xgb.DMatrix(model_frame(X, self.features, self.categories), enable_categorical=True)
-        return self.booster.predict(dm, output_margin=True, iteration_range=(0, self.best_iteration + 1))
-
-    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        return 1.0 / (1.0 + np.exp(-self.predict_margin(X)))
-
 
 def check_trainable(labels: pd.Series, split: pd.Series, min_positives: int, task: str) -> None:
     """Stop before anything is logged when a split cannot train or evaluate a model."""
