@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
-from creditml.config import FeatureSettings
+from creditml.config import FeatureSettings, load_pipeline_config
 from creditml.errors import ConfigError
 from creditml.features.dfs import build_candidates
 from creditml.features.entityset import load_entityset
+from creditml.features.pipeline import build_features
+from tests.conftest import PIPELINES
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +37,15 @@ def test_max_depth_zero_is_the_target_table_only(es):
     assert names == ["amount_requested", "term_months", "declared_income", "purpose", "channel", "decision"]
 
 
+def test_max_depth_zero_leaves_out_the_identifier_graph_too(small_world):
+    cfg = load_pipeline_config(PIPELINES / "intermediary_fraud.yaml", ["features.max_depth=0"], small_world)
+    assert cfg.features.graph is not None
+    features = build_features(cfg)
+    assert list(features.matrix.columns) == ["amount_requested", "term_months", "declared_income", "purpose",
+                                             "channel", "decision"]
+    assert features.config.features.graph is None  # so the model bundle computes no graph features either
+
+
 def test_the_cap_takes_every_group_in_turn(es):
     names = [f.get_name() for f in build_candidates(es, "applications", FeatureSettings(max_candidates=300))]
     assert len(names) == 300
@@ -49,3 +64,17 @@ def test_ratios_look_up_parent_columns_and_bad_ones_say_why(es):
         build_candidates(es, "applications", FeatureSettings(ratios=[("applications.declared_income", "customers.income")]))
     with pytest.raises(ConfigError, match=r"'loans.principal' cannot be looked up from 'applications'"):
         build_candidates(es, "applications", FeatureSettings(ratios=[("loans.principal", "applications.declared_income")]))
+
+
+def test_candidates_come_in_the_same_order_in_every_process(small_world):
+    """featuretools' order follows Python's string hashing; a capped candidate list must not."""
+    script = ("import sys, warnings; warnings.filterwarnings('ignore')\n"
+              "from creditml.config import FeatureSettings\n"
+              "from creditml.features.dfs import build_candidates\n"
+              "from creditml.features.entityset import load_entityset\n"
+              "es = load_entityset(sys.argv[1])\n"
+              "print('\\n'.join(f.get_name() for f in build_candidates(es, 'applications', "
+              "FeatureSettings(max_candidates=500))))\n")
+    runs = [subprocess.run([sys.executable, "-c", script, str(small_world)], capture_output=True, text=True, check=True,
+                           env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2")]
+    assert len(runs[0].splitlines()) == 500 and runs[0] == runs[1]

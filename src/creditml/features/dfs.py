@@ -107,8 +107,14 @@ def _on_an_index(feature) -> bool:
 
 
 def _dfs_down(es: ft.EntitySet, target: str, depth: int, settings: FeatureSettings) -> list:
-    """DFS features of ``target`` from its own columns and its descendants only."""
-    return [f for f in _dfs_down_all(es, target, depth, settings) if not _on_an_index(f)]
+    """DFS features of ``target`` from its own columns and its descendants only.
+
+    Own columns in table order, then simplest first and by name: featuretools' order of
+    the rest depends on Python's string hashing, which would change the candidates a cap
+    keeps from one process to the next.
+    """
+    features = [f for f in _dfs_down_all(es, target, depth, settings) if not _on_an_index(f)]
+    return sorted(features, key=lambda f: (f.get_depth(), f.unique_name() if f.get_depth() else ""))
 
 
 def _dfs_down_all(es: ft.EntitySet, target: str, depth: int, settings: FeatureSettings) -> list:

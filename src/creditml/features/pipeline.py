@@ -98,7 +98,7 @@ def build_features(cfg: PipelineConfig, dataset: Dataset | None = None, progress
     say("building the entityset")
     es = build_entityset(dataset, cfg.features.ignore_columns)
     train_end = instances.times[split == "train"].max()
-    cfg = fix_graph_kinds(cfg, dataset, until=train_end)
+    cfg = fix_graph_kinds(_own_columns_only(cfg), dataset, until=train_end)
     say("generating DFS candidate definitions")
     candidates = build_candidates(es, cfg.task.target, cfg.features, interesting_until=train_end)
     say(f"computing {len(candidates):,} candidates for {len(instances.labels):,} instances ({cfg.features.engine} engine)")
@@ -120,6 +120,13 @@ def build_features(cfg: PipelineConfig, dataset: Dataset | None = None, progress
         matrix.loc[train.values], instances.labels[train.values], instances.times[train.values])
     descriptions = describe([f for f in candidates if f.get_name() in set(selector.selected_)])
     return FeatureResult(cfg, instances, candidates, matrix, split, selector, descriptions)
+
+
+def _own_columns_only(cfg: PipelineConfig) -> PipelineConfig:
+    """``max_depth: 0`` is the target table's own columns: no identifier graph either (it is a relation)."""
+    if cfg.features.max_depth > 0 or cfg.features.graph is None:
+        return cfg
+    return cfg.model_copy(update={"features": cfg.features.model_copy(update={"graph": None})})
 
 
 def _graph_args(dataset: Dataset, cfg: PipelineConfig, instances: TaskInstances):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import warnings
 import subprocess
 import tempfile
@@ -72,12 +73,16 @@ def code_version() -> str:
         return creditml.__version__
 
 
+_PARAM_NAME = re.compile(r"[\w\-. :/]+")  # what MLflow accepts in a parameter name
+
+
 def _flatten(prefix: str, value, out: dict) -> None:
-    if isinstance(value, dict):
+    """Nested settings as dotted parameters; a mapping keyed by patterns (``"GRAPH_*"``) stays one JSON value."""
+    if isinstance(value, dict) and all(_PARAM_NAME.fullmatch(str(k)) for k in value):
         for k, v in value.items():
             _flatten(f"{prefix}.{k}" if prefix else str(k), v, out)
     else:
-        out[prefix] = json.dumps(value) if isinstance(value, (list, tuple)) else value
+        out[prefix] = json.dumps(value) if isinstance(value, (list, tuple, dict)) else value
 
 
 @contextmanager
