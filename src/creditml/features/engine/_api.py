@@ -101,13 +101,12 @@ def _engine(features, planner, evaluator, target_df, ids, times, chunk_size, ent
     evaluator.fed = set()
     id_series, _ = _frames._to_polars(ids.astype(target_df[target_df.ww.index].dtype, errors="ignore").rename(ID))
     cutoffs = pl.Series(CUTOFF, times.to_numpy().astype("datetime64[ns]"))
-    parts = []
+    metas = [planner.plan.metas[((), column_of(f))] for f in features]
+    matrix = _output.Assembler(features, metas, entityset, len(ids))
     for start in range(0, len(ids), chunk_size):
         stop = min(start + chunk_size, len(ids))
         instances = pl.DataFrame([pl.Series(Q, np.arange(stop - start, dtype=np.int64)),
                                   cutoffs[start:stop], id_series[start:stop]])
-        parts.append(evaluator.run(instances, features).drop(Q))
-    result = pl.concat(parts) if len(parts) > 1 else parts[0]
-    metas = [planner.plan.metas[((), column_of(f))] for f in features]
+        matrix.add(start, evaluator.run(instances, features))
     fed = [column_of(_through_lookups(f)) in evaluator.fed for f in features]
-    return _output.assemble(result, features, metas, fed, entityset, index)
+    return matrix.frame(fed, index)

@@ -75,7 +75,8 @@ class ChunkEvaluator:
     def _compile(self, path: Path) -> list:
         if path in self._programs:
             return self._programs[path]
-        index = self.tables[table_at(path, self.plan.target)].index
+        name = table_at(path, self.plan.target)
+        index, dtypes = self.tables[name].index, self.frames[name].schema
         aggs, directs, transforms = defaultdict(list), defaultdict(list), []
         for f in self.plan.paths[path]:
             if type(f) is ft.AggregationFeature:
@@ -85,14 +86,17 @@ class ChunkEvaluator:
                 directs[path + hops(f.relationship_path)].append(f)
             elif type(f) is not ft.IdentityFeature:
                 transforms.append(f)
-        steps = [self._compile_aggregation(path, index, sub, where, feats) for (sub, where), feats in aggs.items()]
+        steps = [self._compile_aggregation(path, pl.col(_anc(len(path))).cast(dtypes[index]).alias(index), sub,
+                                           where, feats) for (sub, where), feats in aggs.items()]
         for sub, feats in directs.items():
             _, _, parent_col, _, child_col = sub[-1]
             cols = [pl.col(column_of(f.base_features[0])).alias(column_of(f)) for f in feats]
-            # featuretools gives a missing parent (a null or unknown key) the feature's default: 0 for counts
-            defaults = [pl.col(column_of(f)).fill_null(f.default_value) for f in feats
-                        if f.default_value is not None and not pd.isna(f.default_value)]
-            steps.append(("lookup", sub, parent_col, child_col, cols, defaults))
+            steps.append(("lookup", sub, pl.col(parent_col).cast(dtypes[child_col]).alias("__key"), child_col, cols))
+        # a missing parent (a null or unknown key) or no child rows give the feature's default: 0 for counts
+        defaults = [pl.col(column_of(f)).fill_null(f.default_value) for feats in [*aggs.values(), *directs.values()]
+                    for f in feats if f.default_value is not None and not pd.isna(f.default_value)]
+        if defaults:
+            steps.append(("transform", defaults))
         levels: dict[str, int] = {}
         batches = defaultdict(list)
         for f in transforms:  # dependencies first, so one with_columns per level
@@ -106,7 +110,7 @@ class ChunkEvaluator:
         self._programs[path] = steps
         return steps
 
-    def _compile_aggregation(self, path, index, sub, where, feats) -> tuple:
+    def _compile_aggregation(self, path, group_key: pl.Expr, sub, where, feats) -> tuple:
         key = _anc(len(path))
         exprs, stages = [], [[], []]
         for j, f in enumerate(feats):
@@ -116,10 +120,7 @@ class ChunkEvaluator:
             exprs.append(build(f.primitive, [column_of(b) for b in f.base_features], scratch).alias(column_of(f)))
             stages[0] += scratch.stages[0]
             stages[1] += scratch.stages[1]
-        defaults = [pl.col(column_of(f)).fill_null(f.default_value) for f in feats
-                    if f.default_value is not None and not pd.isna(f.default_value)]
-        return ("aggregate", sub, where, key, index, [s for s in stages if s], exprs, defaults,
-                [column_of(f) for f in feats])
+        return ("aggregate", sub, where, group_key, [s for s in stages if s], exprs, [column_of(f) for f in feats])
 
     def _features(self, path: Path, ctx) -> pl.DataFrame:
         frame = ctx[path]
@@ -132,7 +133,7 @@ class ChunkEvaluator:
                 frame = frame.with_columns(step[1])
         return frame
 
-    def _aggregate(self, frame, ctx, sub, where, key, index, stages, exprs, defaults, names) -> pl.DataFrame:
+    def _aggregate(self, frame, ctx, sub, where, group_key, stages, exprs, names) -> pl.DataFrame:
         child = ctx[sub]
         if where is not None:
             child = child.filter(pl.col(where).fill_null(False))
@@ -140,12 +141,9 @@ class ChunkEvaluator:
             self.fed.update(names)
         for stage in stages:
             child = child.with_columns(stage)
-        grouped = child.group_by([Q, key]).agg(exprs).rename({key: index})
-        grouped = grouped.with_columns(pl.col(index).cast(frame.schema[index]))
-        frame = frame.join(grouped, on=[Q, index], how="left")
-        return frame.with_columns(defaults) if defaults else frame
+        grouped = child.group_by([Q, group_key]).agg(exprs)
+        return frame.join(grouped, on=[Q, group_key.meta.output_name()], how="left")
 
-    def _lookup(self, frame, ctx, sub, parent_col, child_col, cols, defaults) -> pl.DataFrame:
-        right = ctx[sub].select(Q, pl.col(parent_col).cast(frame.schema[child_col]).alias("__key"), *cols)
-        frame = frame.join(right, left_on=[Q, child_col], right_on=[Q, "__key"], how="left")
-        return frame.with_columns(defaults) if defaults else frame
+    def _lookup(self, frame, ctx, sub, key, child_col, cols) -> pl.DataFrame:
+        right = ctx[sub].select(Q, key, *cols)
+        return frame.join(right, left_on=[Q, child_col], right_on=[Q, "__key"], how="left")

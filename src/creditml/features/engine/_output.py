@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import polars as pl
 from featuretools.computational_backends.utils import get_ww_types_from_features
-from woodwork.logical_types import Age, AgeNullable, Boolean, BooleanNullable, Double, Integer, IntegerNullable
+from woodwork.logical_types import (Age, AgeNullable, Boolean, BooleanNullable, Double, Integer, IntegerNullable,
+                                     Ordinal)
 
 from creditml.features.engine._meta import ColumnMeta
 
@@ -25,45 +26,72 @@ def to_pandas(column: pl.Series, meta: ColumnMeta, fed: bool = True) -> pd.Serie
     return column.to_pandas()
 
 
-def assemble(result: pl.DataFrame, features: list, metas: list[ColumnMeta], fed: list[bool], entityset,
-             index: pd.Index) -> pd.DataFrame:
-    """One pandas column per feature, typed the way ``init_ww_and_concat_fm`` types it.
+class Assembler:
+    """One pandas column per feature, typed the way ``init_ww_and_concat_fm`` types it, filled chunk by chunk.
 
-    Integer, Boolean and Age become their nullable variants when a value is missing.
-    Double, integer and boolean columns (nearly all of them) are built from numpy
-    directly; any other logical type goes through woodwork's own ``transform``.
-    When an instance is not visible at its cutoff featuretools concatenates object rows
-    of defaults, and whether a categorical then keeps its declared categories depends
-    on pandas' concat internals; the engine always keeps them (values are identical).
+    Double columns (nearly all of them) are preallocated float64 arrays that each chunk
+    is written into, so the matrix is held once; the other columns are few and keep
+    their chunks until :meth:`frame`, because whether they are nullable depends on all rows.
+    Integer, Boolean and Age become their nullable variants when a value is missing;
+    integer and boolean columns are built from numpy directly; any other logical type
+    goes through woodwork's own ``transform``. When an instance is not visible at its
+    cutoff featuretools concatenates object rows of defaults, and whether a categorical
+    then keeps its declared categories depends on pandas' concat internals; the engine
+    always keeps them (values are identical).
     """
-    ltypes = _logical_types(features, entityset)
-    out = {}
-    for i, (f, meta, was_fed) in enumerate(zip(features, metas, fed)):
-        name, column = f.get_name(), result[f"out{i}"]
-        ltype = ltypes[name]
-        kind = type(ltype)
-        nulls = column.null_count() > 0
-        if kind in _NULLABLE and nulls:
-            kind = _NULLABLE[kind]
-        if meta.categories is None and kind is Double:
-            out[name] = column.cast(pl.Float64).to_numpy()
-        elif meta.categories is None and kind is Integer:
-            out[name] = column.cast(pl.Int64).to_numpy()
-        elif meta.categories is None and kind is IntegerNullable:
-            values = column.cast(pl.Float64).to_numpy()
-            mask = np.isnan(values)
-            out[name] = pd.arrays.IntegerArray(np.where(mask, 0, values).astype(np.int64), mask)
-        elif meta.categories is None and kind is Boolean:
-            out[name] = column.to_numpy().astype(bool)
-        elif meta.categories is None and kind is BooleanNullable:
-            mask = column.is_null().to_numpy()
-            out[name] = pd.arrays.BooleanArray(column.fill_null(False).to_numpy().astype(bool), mask)
-        else:
-            series = to_pandas(column, meta, was_fed)
-            if ltype is not None:
-                series = (kind() if kind is not type(ltype) else ltype).transform(series)
-            out[name] = series.array if isinstance(series.dtype, pd.api.extensions.ExtensionDtype) else series.to_numpy()
-    return pd.DataFrame(out, index=index, copy=False)
+
+    def __init__(self, features: list, metas: list[ColumnMeta], entityset, rows: int):
+        ltypes = _logical_types(features, entityset)
+        self.names = [f.get_name() for f in features]
+        self.metas = metas
+        self.ltypes = [ltypes[name] for name in self.names]
+        self.doubles = {i: np.empty(rows, dtype="float64") for i, (meta, ltype) in enumerate(zip(metas, self.ltypes))
+                        if meta.categories is None and type(ltype) is Double}
+        self.pieces: dict[int, list[pl.Series]] = {i: [] for i in range(len(features)) if i not in self.doubles}
+
+    def add(self, start: int, chunk: pl.DataFrame) -> None:
+        """Take the outputs ``out{i}`` of the chunk's instances, which start at row ``start``."""
+        for i, values in self.doubles.items():
+            values[start:start + chunk.height] = chunk[f"out{i}"].cast(pl.Float64).to_numpy()
+        for i, pieces in self.pieces.items():
+            pieces.append(chunk[f"out{i}"])
+
+    def frame(self, fed: list[bool], index: pd.Index) -> pd.DataFrame:
+        out = {}
+        for i, name in enumerate(self.names):
+            if i in self.doubles:
+                out[name] = self.doubles[i]
+            else:
+                pieces = self.pieces[i]
+                column = pl.concat(pieces) if len(pieces) > 1 else pieces[0]
+                out[name] = _typed(column, self.metas[i], self.ltypes[i], fed[i])
+        return pd.DataFrame(out, index=index, copy=False)
+
+
+def _typed(column: pl.Series, meta: ColumnMeta, ltype, fed: bool):
+    kind = type(ltype)
+    if kind in _NULLABLE and column.null_count() > 0:
+        kind = _NULLABLE[kind]
+    if meta.categories is None and kind is Integer:
+        return column.cast(pl.Int64).to_numpy()
+    if meta.categories is None and kind is IntegerNullable:
+        values = column.cast(pl.Float64).to_numpy()
+        mask = np.isnan(values)
+        return pd.arrays.IntegerArray(np.where(mask, 0, values).astype(np.int64), mask)
+    if meta.categories is None and kind is Boolean:
+        return column.to_numpy().astype(bool)
+    if meta.categories is None and kind is BooleanNullable:
+        mask = column.is_null().to_numpy()
+        return pd.arrays.BooleanArray(column.fill_null(False).to_numpy().astype(bool), mask)
+    if meta.categories is None and kind is Ordinal:  # Month, Weekday, ...: their Ordinal.transform costs 1 ms
+        values = column.to_pandas()
+        ordinal = pd.Categorical(values, categories=ltype.order, ordered=True)
+        if not ((ordinal.codes == -1) & values.notna().to_numpy()).any():
+            return ordinal
+    series = to_pandas(column, meta, fed)
+    if ltype is not None:
+        series = (kind() if kind is not type(ltype) else ltype).transform(series)
+    return series.array if isinstance(series.dtype, pd.api.extensions.ExtensionDtype) else series.to_numpy()
 
 
 _LTYPES_CACHE: dict[tuple, dict] = {}
