@@ -34,12 +34,10 @@ def explain_sample(features: FeatureResult, seed: int) -> pd.DataFrame:
     test = X.loc[(split == "test").values]
     train = train.sample(min(len(train), SHAP_TRAIN_SAMPLE), random_state=seed)
     test = test.sample(min(len(test), SHAP_TEST_SAMPLE), random_state=seed)
-    out = pd.concat([train, test])
-    out.insert(0, "__split__", ["train"] * len(train) + ["test"] * len(test))
-    for col in out.columns:
-        if isinstance(out[col].dtype, pd.CategoricalDtype):
-            out[col] = out[col].astype("string")
-    return out
+    values = pd.concat([train, test])
+    values = values.astype({c: "string" for c in values.columns if isinstance(values[c].dtype, pd.CategoricalDtype)})
+    split_column = pd.DataFrame({"__split__": ["train"] * len(train) + ["test"] * len(test)}, index=values.index)
+    return pd.concat([split_column, values], axis=1)
 
 
 def example_record(dataset: Dataset, bundle: ModelBundle, instance_id) -> dict:
