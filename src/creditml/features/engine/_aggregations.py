@@ -103,9 +103,10 @@ def _avg_time_between(p, c, ctx):
     return pl.when(n < 2).then(None).otherwise(span / (n - 1).cast(pl.Float64) * 1e-9 / _UNIT_SECONDS[p.unit])
 
 
-# Aggregations of their one input's values alone, so a where-clause can filter those
-# values inside a group shared with other aggregations. A group no row of which matches
-# gives what the missing group would: 0 for Count and Sum (their defaults), else null.
+# Aggregations of their one input's non-null values alone, so a where-clause can null out
+# the values of other rows inside a group shared with other aggregations (a flat mask
+# keeps Polars' fast grouped kernels). A group no row of which matches gives what the
+# missing group would: 0 for Count and Sum (their defaults), else null.
 OF_VALUES: dict[type, Callable[[pl.Expr], pl.Expr]] = {
     fp.Count: pl.Expr.count,
     fp.Sum: pl.Expr.sum,
@@ -117,7 +118,7 @@ OF_VALUES: dict[type, Callable[[pl.Expr], pl.Expr]] = {
 
 def of_matching(primitive, column: str, where: str) -> pl.Expr:
     """``primitive`` (one of ``OF_VALUES``) of ``column`` on the group's rows where ``where`` holds."""
-    return OF_VALUES[type(primitive)](pl.col(column).filter(pl.col(where).fill_null(False)))
+    return OF_VALUES[type(primitive)](pl.when(pl.col(where)).then(pl.col(column)))
 
 
 AGGREGATIONS: dict[type, Builder] = {
