@@ -103,12 +103,26 @@ def _avg_time_between(p, c, ctx):
     return pl.when(n < 2).then(None).otherwise(span / (n - 1).cast(pl.Float64) * 1e-9 / _UNIT_SECONDS[p.unit])
 
 
+# Aggregations of their one input's non-null values alone, so a where-clause can null out
+# the values of other rows inside a group shared with other aggregations (a flat mask
+# keeps Polars' fast grouped kernels). A group no row of which matches gives what the
+# missing group would: 0 for Count and Sum (their defaults), else null.
+OF_VALUES: dict[type, Callable[[pl.Expr], pl.Expr]] = {
+    fp.Count: pl.Expr.count,
+    fp.Sum: pl.Expr.sum,
+    fp.Mean: pl.Expr.mean,
+    fp.Max: pl.Expr.max,
+    fp.Min: pl.Expr.min,
+}
+
+
+def of_matching(primitive, column: str, where: str) -> pl.Expr:
+    """``primitive`` (one of ``OF_VALUES``) of ``column`` on the group's rows where ``where`` holds."""
+    return OF_VALUES[type(primitive)](pl.when(pl.col(where)).then(pl.col(column)))
+
+
 AGGREGATIONS: dict[type, Builder] = {
-    fp.Count: lambda p, c, ctx: pl.col(c[0]).count(),
-    fp.Sum: lambda p, c, ctx: pl.col(c[0]).sum(),
-    fp.Mean: lambda p, c, ctx: pl.col(c[0]).mean(),
-    fp.Max: lambda p, c, ctx: pl.col(c[0]).max(),
-    fp.Min: lambda p, c, ctx: pl.col(c[0]).min(),
+    **{kind: (lambda p, c, ctx: OF_VALUES[type(p)](pl.col(c[0]))) for kind in OF_VALUES},
     fp.Std: _std,
     fp.Skew: _skew,
     fp.NumUnique: lambda p, c, ctx: pl.col(c[0]).drop_nulls().n_unique(),

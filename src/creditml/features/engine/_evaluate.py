@@ -1,9 +1,14 @@
-"""Evaluate a plan for one chunk of instances: joins per path, one group_by per (path, where).
+"""Evaluate a plan for one chunk of instances: joins per path, one group_by per child path.
 
 ``ctx[path]`` holds, for every instance ``Q`` of the chunk, the rows of the path's
 dataframe that instance may see (with its ``CUTOFF``), plus ``__a{i}``: the key of the
 ancestor at depth ``i`` for rows reached by walking down from it. Contexts are built
 from the target outwards, then features are computed from the deepest path back.
+
+Polars' cost per operation, not per row, dominates small chunks (a served request), so
+the aggregations over a child path share one group_by and one join: a where-clause
+masks the values of Count, Sum, Mean, Max and Min inside it. Any other primitive with
+a where-clause gets its own group_by of the matching rows.
 """
 
 from __future__ import annotations
@@ -80,8 +85,8 @@ class ChunkEvaluator:
         aggs, directs, transforms = defaultdict(list), defaultdict(list), []
         for f in self.plan.paths[path]:
             if type(f) is ft.AggregationFeature:
-                where = column_of(f.where) if f.where is not None else None
-                aggs[(path + hops(f.relationship_path), where)].append(f)
+                masked = f.where is None or type(f.primitive) in _aggregations.OF_VALUES
+                aggs[(path + hops(f.relationship_path), None if masked else column_of(f.where))].append(f)
             elif type(f) is ft.DirectFeature:
                 directs[path + hops(f.relationship_path)].append(f)
             elif type(f) is not ft.IdentityFeature:
@@ -111,16 +116,24 @@ class ChunkEvaluator:
         return steps
 
     def _compile_aggregation(self, path, group_key: pl.Expr, sub, where, feats) -> tuple:
+        """Rows of ``sub`` (those matching ``where`` if given) grouped once for all of ``feats``."""
         key = _anc(len(path))
         exprs, stages = [], [[], []]
+        names_by_mask: dict[str | None, list[str]] = defaultdict(list)  # which rows feed which aggregation
         for j, f in enumerate(feats):
-            metas = [self.plan.metas[(sub, column_of(b))] for b in f.base_features]
+            inputs = [column_of(b) for b in f.base_features]
+            mask = column_of(f.where) if f.where is not None and where is None else None
+            names_by_mask[mask].append(column_of(f))
+            if mask is not None:
+                exprs.append(_aggregations.of_matching(f.primitive, inputs[0], mask).alias(column_of(f)))
+                continue
+            metas = [self.plan.metas[(sub, c)] for c in inputs]
             scratch = _aggregations.Ctx([Q, key], f"__s{j}_", metas)
             build = _aggregations.builder(f.primitive)
-            exprs.append(build(f.primitive, [column_of(b) for b in f.base_features], scratch).alias(column_of(f)))
+            exprs.append(build(f.primitive, inputs, scratch).alias(column_of(f)))
             stages[0] += scratch.stages[0]
             stages[1] += scratch.stages[1]
-        return ("aggregate", sub, where, group_key, [s for s in stages if s], exprs, [column_of(f) for f in feats])
+        return ("aggregate", sub, where, group_key, [s for s in stages if s], exprs, dict(names_by_mask))
 
     def _features(self, path: Path, ctx) -> pl.DataFrame:
         frame = ctx[path]
@@ -133,12 +146,13 @@ class ChunkEvaluator:
                 frame = frame.with_columns(step[1])
         return frame
 
-    def _aggregate(self, frame, ctx, sub, where, group_key, stages, exprs, names) -> pl.DataFrame:
+    def _aggregate(self, frame, ctx, sub, where, group_key, stages, exprs, names_by_mask) -> pl.DataFrame:
         child = ctx[sub]
         if where is not None:
             child = child.filter(pl.col(where).fill_null(False))
-        if child.height:
-            self.fed.update(names)
+        for mask, names in names_by_mask.items():
+            if child.height and (mask is None or child.get_column(mask).any()):
+                self.fed.update(names)
         for stage in stages:
             child = child.with_columns(stage)
         grouped = child.group_by([Q, group_key]).agg(exprs)
