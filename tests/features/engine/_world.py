@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from contextlib import contextmanager
 
 import featuretools as ft
 import numpy as np
@@ -12,6 +13,32 @@ warnings.filterwarnings("ignore", category=FutureWarning, module=r"featuretools(
 warnings.filterwarnings("ignore", category=UserWarning, module=r"woodwork(\.|$)")
 
 T0 = pd.Timestamp("2024-01-01")
+
+EVALUATORS = ("columnar", "instance")
+
+
+@contextmanager
+def evaluator(kind: str):
+    """Force the engine's Polars evaluator (chunks) or its numpy one (instance by instance)."""
+    from creditml.features.engine import _api
+
+    saved = _api.FEW_INSTANCES
+    _api.FEW_INSTANCES = 0 if kind == "columnar" else 10**9
+    try:
+        yield
+    finally:
+        _api.FEW_INSTANCES = saved
+
+
+def engine_matrices(features, es, cutoff_time, **kwargs) -> dict[str, pd.DataFrame]:
+    """The engine's matrix from each evaluator."""
+    from creditml.features.engine import calculate_feature_matrix
+
+    out = {}
+    for kind in EVALUATORS:
+        with evaluator(kind):
+            out[kind] = calculate_feature_matrix(features, es, cutoff_time, **kwargs)
+    return out
 
 
 def _times(rng, n: int, days: int, jitter: bool) -> pd.Series:

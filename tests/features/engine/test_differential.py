@@ -9,8 +9,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from creditml.features.engine import calculate_feature_matrix
-from tests.features.engine._world import assert_same, cutoffs, make_world
+from tests.features.engine._world import assert_same, cutoffs, engine_matrices, make_world
 
 warnings.filterwarnings("ignore", category=FutureWarning, module=r"featuretools(\.|$)")
 
@@ -27,7 +26,7 @@ def _features(es, depth, agg, trans, where):
                   where_primitives=where, max_depth=depth, features_only=True)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow],
+@settings(max_examples=int(__import__("os").environ.get("ENGINE_EXAMPLES", 25)), deadline=None, suppress_health_check=[HealthCheck.too_slow],
           phases=[Phase.explicit, Phase.reuse, Phase.generate])  # no shrinking: keeps CI time bounded
 @given(
     seed=st.integers(0, 2**31 - 1),
@@ -44,8 +43,8 @@ def test_engine_matches_featuretools(seed, sizes, depth, agg, trans, where, null
     features = _features(es, depth, agg, trans, where)
     ct = cutoffs(seed, es, jitter=jitter)
     ref = ft.calculate_feature_matrix(features, es, cutoff_time=ct, verbose=False)
-    got = calculate_feature_matrix(features, es, ct, chunk_size=5)
-    assert_same(ref, got)
+    for got in engine_matrices(features, es, ct, chunk_size=5).values():
+        assert_same(ref, got)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -53,5 +52,6 @@ def test_all_primitives_depth_two(seed):
     es = make_world(seed, 15, 40, 120, jitter=seed == 2)
     features = _features(es, 2, AGG, TRANS, WHERE)
     ct = cutoffs(seed, es, jitter=seed == 2)
-    assert_same(ft.calculate_feature_matrix(features, es, cutoff_time=ct, verbose=False),
-                calculate_feature_matrix(features, es, ct))
+    ref = ft.calculate_feature_matrix(features, es, cutoff_time=ct, verbose=False)
+    for got in engine_matrices(features, es, ct).values():
+        assert_same(ref, got)

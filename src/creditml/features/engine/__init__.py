@@ -4,6 +4,10 @@
 ``featuretools.calculate_feature_matrix`` returns for the same arguments (index,
 columns, dtypes, values), computing all instances at once per chunk instead of once
 per distinct cutoff time. Features it cannot compute go to featuretools (logged).
+
+Two evaluators run the same plan: Polars over chunks of instances (``_evaluate``, for
+training matrices) and numpy instance by instance (``_instance``, for a served request
+of at most ``FEW_INSTANCES``), where Polars' fixed cost per operation would dominate.
 """
 
 from creditml.features.engine._api import calculate_feature_matrix

@@ -9,10 +9,12 @@ import polars as pl
 
 from creditml.features.engine import _fallback, _frames, _output
 from creditml.features.engine._evaluate import ID, ChunkEvaluator
+from creditml.features.engine._instance import InstanceEvaluator
 from creditml.features.engine._frames import CUTOFF, Q
 from creditml.features.engine._plan import Planner, column_of
 
 DEFAULT_CHUNK_SIZE = 10_000
+FEW_INSTANCES = 16  # this many or fewer: numpy, instance by instance (a served request)
 
 
 def _instances(cutoff_time: pd.DataFrame, target_df: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
@@ -56,12 +58,12 @@ def calculate_feature_matrix(features: list, entityset, cutoff_time: pd.DataFram
     ids, times = _instances(cutoff_time, target_df)
 
     tables = _frames.tables(entityset)
-    planner, evaluator, supported, unsupported = _prepare(features, tables, target)
+    planner, evaluators, supported, unsupported = _prepare(features, tables, target)
 
     index = _output.instance_index(ids, target_df)
     frames = []
     if supported:
-        frames.append(_engine(supported, planner, evaluator, target_df, ids, times, chunk_size, entityset, index))
+        frames.append(_engine(supported, planner, evaluators, target_df, ids, times, chunk_size, entityset, index))
     if unsupported:
         ft_cutoff = pd.DataFrame({"instance_id": ids, "time": times})
         slow = _fallback.compute(unsupported, entityset, ft_cutoff)
@@ -90,23 +92,29 @@ def _prepare(features: list, tables: dict, target: str) -> tuple:
     planner = Planner(tables, target)
     supported = [f for f in features if planner.try_add(f)]
     unsupported = [f for f in features if not any(f is s for s in supported)]
-    prepared = (planner, ChunkEvaluator(planner.plan, tables), supported, unsupported)
+    chunks = ChunkEvaluator(planner.plan, tables)
+    prepared = (planner, (chunks, InstanceEvaluator(planner.plan, tables, chunks.frames)), supported, unsupported)
     if len(_PREPARED) >= 8:
         _PREPARED.clear()
     _PREPARED[key] = (tables, list(features), prepared)
     return prepared
 
 
-def _engine(features, planner, evaluator, target_df, ids, times, chunk_size, entityset, index) -> pd.DataFrame:
-    evaluator.fed = set()
-    id_series, _ = _frames._to_polars(ids.astype(target_df[target_df.ww.index].dtype, errors="ignore").rename(ID))
-    cutoffs = pl.Series(CUTOFF, times.to_numpy().astype("datetime64[ns]"))
+def _engine(features, planner, evaluators, target_df, ids, times, chunk_size, entityset, index) -> pd.DataFrame:
+    chunks, few = evaluators
+    fed: set[str] = set()  # aggregations that saw at least one child row
+    typed_ids = ids.astype(target_df[target_df.ww.index].dtype, errors="ignore")
+    cutoffs = times.to_numpy().astype("datetime64[ns]")
     metas = [planner.plan.metas[((), column_of(f))] for f in features]
     matrix = _output.Assembler(features, metas, entityset, len(ids))
-    for start in range(0, len(ids), chunk_size):
-        stop = min(start + chunk_size, len(ids))
-        instances = pl.DataFrame([pl.Series(Q, np.arange(stop - start, dtype=np.int64)),
-                                  cutoffs[start:stop], id_series[start:stop]])
-        matrix.add(start, evaluator.run(instances, features))
-    fed = [column_of(_through_lookups(f)) in evaluator.fed for f in features]
-    return matrix.frame(fed, index)
+    if len(ids) <= FEW_INSTANCES:
+        matrix.add_arrays(0, few.run(typed_ids.to_numpy(), cutoffs, features, fed))
+    else:
+        id_series, _ = _frames._to_polars(typed_ids.rename(ID))
+        cutoff_series = pl.Series(CUTOFF, cutoffs)
+        for start in range(0, len(ids), chunk_size):
+            stop = min(start + chunk_size, len(ids))
+            instances = pl.DataFrame([pl.Series(Q, np.arange(stop - start, dtype=np.int64)),
+                                      cutoff_series[start:stop], id_series[start:stop]])
+            matrix.add(start, chunks.run(instances, features, fed))
+    return matrix.frame([column_of(_through_lookups(f)) in fed for f in features], index)

@@ -35,18 +35,20 @@ class ChunkEvaluator:
         self.plan = plan
         self.tables = tables
         self._programs: dict[Path, list] = {}
-        self.fed: set[str] = set()  # aggregations that saw at least one child row in some chunk
         self.frames = {  # only the columns the plan reads
             name: tables[name].frame.select([ROW, *sorted(cols)]) for name, cols in plan.raw.items()
         }
 
-    def run(self, instances: pl.DataFrame, outputs: list) -> pl.DataFrame:
-        """``instances`` has ``Q``, ``CUTOFF`` and ``ID``; returns ``Q``, ``__seen`` and one column per output."""
+    def run(self, instances: pl.DataFrame, outputs: list, fed: set) -> pl.DataFrame:
+        """``instances`` has ``Q``, ``CUTOFF`` and ``ID``; returns ``Q``, ``__seen`` and one column per output.
+
+        Adds to ``fed`` the aggregations that saw at least one child row.
+        """
         ctx: dict[Path, pl.DataFrame] = {}
         for path in sorted(self.plan.paths, key=len):
             ctx[path] = self._rows(path, ctx, instances)
         for path in sorted(self.plan.paths, key=len, reverse=True):
-            ctx[path] = self._features(path, ctx)
+            ctx[path] = self._features(path, ctx, fed)
         cols = [column_of(f) for f in outputs]
         root = ctx[()].select([Q, pl.lit(True).alias("__seen"),
                                *[pl.col(c).alias(f"out{i}") for i, c in enumerate(cols)]])
@@ -135,24 +137,24 @@ class ChunkEvaluator:
             stages[1] += scratch.stages[1]
         return ("aggregate", sub, where, group_key, [s for s in stages if s], exprs, dict(names_by_mask))
 
-    def _features(self, path: Path, ctx) -> pl.DataFrame:
+    def _features(self, path: Path, ctx, fed: set) -> pl.DataFrame:
         frame = ctx[path]
         for step in self._compile(path):
             if step[0] == "aggregate":
-                frame = self._aggregate(frame, ctx, *step[1:])
+                frame = self._aggregate(frame, ctx, fed, *step[1:])
             elif step[0] == "lookup":
                 frame = self._lookup(frame, ctx, *step[1:])
             else:
                 frame = frame.with_columns(step[1])
         return frame
 
-    def _aggregate(self, frame, ctx, sub, where, group_key, stages, exprs, names_by_mask) -> pl.DataFrame:
+    def _aggregate(self, frame, ctx, fed, sub, where, group_key, stages, exprs, names_by_mask) -> pl.DataFrame:
         child = ctx[sub]
         if where is not None:
             child = child.filter(pl.col(where).fill_null(False))
         for mask, names in names_by_mask.items():
             if child.height and (mask is None or child.get_column(mask).any()):
-                self.fed.update(names)
+                fed.update(names)
         for stage in stages:
             child = child.with_columns(stage)
         grouped = child.group_by([Q, group_key]).agg(exprs)

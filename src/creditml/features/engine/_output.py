@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import polars as pl
 from featuretools.computational_backends.utils import get_ww_types_from_features
-from woodwork.logical_types import (Age, AgeNullable, Boolean, BooleanNullable, Double, Integer, IntegerNullable,
-                                     Ordinal)
+from woodwork.logical_types import (Age, AgeNullable, Boolean, BooleanNullable, Categorical, Double, Integer,
+                                     IntegerNullable, Ordinal)
 
 from creditml.features.engine._meta import ColumnMeta
 
@@ -33,11 +33,11 @@ class Assembler:
     is written into, so the matrix is held once; the other columns are few and keep
     their chunks until :meth:`frame`, because whether they are nullable depends on all rows.
     Integer, Boolean and Age become their nullable variants when a value is missing;
-    integer and boolean columns are built from numpy directly; any other logical type
-    goes through woodwork's own ``transform``. When an instance is not visible at its
-    cutoff featuretools concatenates object rows of defaults, and whether a categorical
-    then keeps its declared categories depends on pandas' concat internals; the engine
-    always keeps them (values are identical).
+    numbers, booleans, categories and ordinals are built from numpy directly; any other
+    logical type goes through woodwork's own ``transform``. When an instance is not
+    visible at its cutoff featuretools concatenates object rows of defaults, and whether
+    a categorical then keeps its declared categories depends on pandas' concat
+    internals; the engine always keeps them (values are identical).
     """
 
     def __init__(self, features: list, metas: list[ColumnMeta], entityset, rows: int):
@@ -47,14 +47,22 @@ class Assembler:
         self.ltypes = [ltypes[name] for name in self.names]
         self.doubles = {i: np.empty(rows, dtype="float64") for i, (meta, ltype) in enumerate(zip(metas, self.ltypes))
                         if meta.categories is None and type(ltype) is Double}
-        self.pieces: dict[int, list[pl.Series]] = {i: [] for i in range(len(features)) if i not in self.doubles}
+        self.pieces: dict[int, list] = {i: [] for i in range(len(features)) if i not in self.doubles}
 
     def add(self, start: int, chunk: pl.DataFrame) -> None:
-        """Take the outputs ``out{i}`` of the chunk's instances, which start at row ``start``."""
+        """Take the outputs ``out{i}`` of a Polars chunk whose instances start at row ``start``."""
         for i, values in self.doubles.items():
             values[start:start + chunk.height] = chunk[f"out{i}"].cast(pl.Float64).to_numpy()
         for i, pieces in self.pieces.items():
             pieces.append(chunk[f"out{i}"])
+
+    def add_arrays(self, start: int, columns: list[np.ndarray]) -> None:
+        """Take numpy outputs (float64 with NaN for numbers, booleans and category codes)."""
+        for i, values in self.doubles.items():
+            values[start:start + len(columns[i])] = columns[i]
+        for i, pieces in self.pieces.items():
+            column = columns[i]
+            pieces.append(column if column.dtype.kind in "fiub" else pl.Series(column))
 
     def frame(self, fed: list[bool], index: pd.Index) -> pd.DataFrame:
         out = {}
@@ -62,36 +70,76 @@ class Assembler:
             if i in self.doubles:
                 out[name] = self.doubles[i]
             else:
-                pieces = self.pieces[i]
-                column = pl.concat(pieces) if len(pieces) > 1 else pieces[0]
-                out[name] = _typed(column, self.metas[i], self.ltypes[i], fed[i])
+                out[name] = _typed(_joined(self.pieces[i]), self.metas[i], self.ltypes[i], fed[i])
         return pd.DataFrame(out, index=index, copy=False)
 
 
-def _typed(column: pl.Series, meta: ColumnMeta, ltype, fed: bool):
+def _joined(pieces: list):
+    """One column from its chunks: numpy when numbers (missing as NaN), else a Polars Series."""
+    if all(isinstance(p, np.ndarray) for p in pieces):
+        return pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
+    column = pl.concat([pl.Series(p) if isinstance(p, np.ndarray) else p for p in pieces]) if len(pieces) > 1 \
+        else pieces[0]
+    if column.dtype.is_integer() or column.dtype == pl.Boolean:
+        return column.to_numpy() if column.null_count() == 0 else column.cast(pl.Float64).to_numpy()
+    if column.dtype.is_float():
+        return column.cast(pl.Float64).to_numpy()
+    return column
+
+
+def _typed(column, meta: ColumnMeta, ltype, fed: bool):
+    if isinstance(column, pl.Series):
+        return _typed_by_woodwork(column, meta, ltype, fed)
+    nulls = np.isnan(column) if column.dtype.kind == "f" else np.zeros(len(column), dtype=bool)
+    has_null = bool(nulls.any())
+    kind = type(ltype)
+    if kind in _NULLABLE and has_null:
+        kind = _NULLABLE[kind]
+    if meta.categories is not None:
+        if kind is not Categorical or (meta.aggregated and not fed):
+            return _typed_by_woodwork(pl.Series(column).fill_nan(None), meta, ltype, fed)
+        codes = np.where(nulls, -1, column) if has_null else column
+        return pd.Categorical.from_codes(codes.astype(np.int64), dtype=meta.categories)
+    if kind is Integer:
+        return column.astype(np.int64)
+    if kind is IntegerNullable:
+        return pd.arrays.IntegerArray(np.where(nulls, 0, column).astype(np.int64), nulls)
+    if kind is Boolean:
+        return column.astype(bool)
+    if kind is BooleanNullable:
+        return pd.arrays.BooleanArray(np.where(nulls, 0, column).astype(bool), nulls)
+    if kind is Double:
+        return column.astype(np.float64)
+    if kind is Ordinal:  # Month, Weekday, ...: their Ordinal.transform costs 1 ms
+        dtype, order, lookup = _ordinal(ltype)
+        codes = order.get_indexer(column) if len(column) > 64 else \
+            np.array([lookup.get(v, -1) for v in column.tolist()], dtype=np.int64)
+        if not ((codes == -1) & ~nulls).any():
+            return pd.Categorical.from_codes(codes, dtype=dtype)
+    series = pl.Series(column)
+    return _typed_by_woodwork(series.fill_nan(None) if series.dtype.is_float() else series, meta, ltype, fed)
+
+
+def _typed_by_woodwork(column: pl.Series, meta: ColumnMeta, ltype, fed: bool):
     kind = type(ltype)
     if kind in _NULLABLE and column.null_count() > 0:
         kind = _NULLABLE[kind]
-    if meta.categories is None and kind is Integer:
-        return column.cast(pl.Int64).to_numpy()
-    if meta.categories is None and kind is IntegerNullable:
-        values = column.cast(pl.Float64).to_numpy()
-        mask = np.isnan(values)
-        return pd.arrays.IntegerArray(np.where(mask, 0, values).astype(np.int64), mask)
-    if meta.categories is None and kind is Boolean:
-        return column.to_numpy().astype(bool)
-    if meta.categories is None and kind is BooleanNullable:
-        mask = column.is_null().to_numpy()
-        return pd.arrays.BooleanArray(column.fill_null(False).to_numpy().astype(bool), mask)
-    if meta.categories is None and kind is Ordinal:  # Month, Weekday, ...: their Ordinal.transform costs 1 ms
-        values = column.to_pandas()
-        ordinal = pd.Categorical(values, categories=ltype.order, ordered=True)
-        if not ((ordinal.codes == -1) & values.notna().to_numpy()).any():
-            return ordinal
     series = to_pandas(column, meta, fed)
     if ltype is not None:
         series = (kind() if kind is not type(ltype) else ltype).transform(series)
     return series.array if isinstance(series.dtype, pd.api.extensions.ExtensionDtype) else series.to_numpy()
+
+
+_ORDINALS: dict[tuple, tuple[pd.CategoricalDtype, pd.Index, dict]] = {}
+
+
+def _ordinal(ltype) -> tuple[pd.CategoricalDtype, pd.Index, dict]:
+    """The dtype of an ordinal, and its codes by value (an index for many rows, a dict for a few)."""
+    key = tuple(ltype.order)
+    if key not in _ORDINALS:
+        _ORDINALS[key] = (pd.CategoricalDtype(ltype.order, ordered=True), pd.Index(ltype.order),
+                          {v: i for i, v in enumerate(ltype.order)})
+    return _ORDINALS[key]
 
 
 _LTYPES_CACHE: dict[tuple, dict] = {}
