@@ -104,7 +104,10 @@ class ModelBundle:
         key_type = tables[self.task.target][self.index_name].dtype
         cutoff[self.index_name] = cutoff[self.index_name].astype(key_type)
         es = build_entityset(dataset, self.features_settings.ignore_columns)
-        matrix = compute_matrix(self.definitions, es, cutoff, self.engine).loc[cutoff[self.index_name].values]
+        matrix = compute_matrix(self.definitions, es, cutoff, self.engine)
+        ids = pd.Index(cutoff[self.index_name].values)
+        if not matrix.index.equals(ids):  # featuretools may return another order
+            matrix = matrix.loc[ids]
         if self.features_settings.graph is not None:
             from creditml.features.graph import graph_features
             from creditml.features.pipeline import graph_inputs

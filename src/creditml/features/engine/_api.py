@@ -80,11 +80,32 @@ def _through_lookups(feature):
     return feature
 
 
+class _Evaluators:
+    """The plan's two evaluators, each built when first needed (training needs one, serving the other)."""
+
+    def __init__(self, plan, tables):
+        self.plan, self.tables = plan, tables
+        self._chunks: ChunkEvaluator | None = None
+        self._few: InstanceEvaluator | None = None
+
+    @property
+    def chunks(self) -> ChunkEvaluator:
+        if self._chunks is None:
+            self._chunks = ChunkEvaluator(self.plan, self.tables)
+        return self._chunks
+
+    @property
+    def few(self) -> InstanceEvaluator:
+        if self._few is None:
+            self._few = InstanceEvaluator(self.plan, self.tables)
+        return self._few
+
+
 _PREPARED: dict[tuple, tuple] = {}
 
 
 def _prepare(features: list, tables: dict, target: str) -> tuple:
-    """Plan and compile once per (feature list, entityset tables): serving calls repeat them."""
+    """Plan once per (feature list, entityset tables): serving calls repeat them."""
     key = (tuple(id(f) for f in features), id(tables))
     cached = _PREPARED.get(key)
     if cached is not None and cached[0] is tables and all(a is b for a, b in zip(cached[1], features)):
@@ -92,8 +113,7 @@ def _prepare(features: list, tables: dict, target: str) -> tuple:
     planner = Planner(tables, target)
     supported = [f for f in features if planner.try_add(f)]
     unsupported = [f for f in features if not any(f is s for s in supported)]
-    chunks = ChunkEvaluator(planner.plan, tables)
-    prepared = (planner, (chunks, InstanceEvaluator(planner.plan, tables, chunks.frames)), supported, unsupported)
+    prepared = (planner, _Evaluators(planner.plan, tables), supported, unsupported)
     if len(_PREPARED) >= 8:
         _PREPARED.clear()
     _PREPARED[key] = (tables, list(features), prepared)
@@ -101,14 +121,13 @@ def _prepare(features: list, tables: dict, target: str) -> tuple:
 
 
 def _engine(features, planner, evaluators, target_df, ids, times, chunk_size, entityset, index) -> pd.DataFrame:
-    chunks, few = evaluators
     fed: set[str] = set()  # aggregations that saw at least one child row
     typed_ids = ids.astype(target_df[target_df.ww.index].dtype, errors="ignore")
     cutoffs = times.to_numpy().astype("datetime64[ns]")
     metas = [planner.plan.metas[((), column_of(f))] for f in features]
     matrix = _output.Assembler(features, metas, entityset, len(ids))
     if len(ids) <= FEW_INSTANCES:
-        matrix.add_arrays(0, few.run(typed_ids.to_numpy(), cutoffs, features, fed))
+        matrix.add_arrays(0, evaluators.few.run(typed_ids.to_numpy(), cutoffs, features, fed))
     else:
         id_series, _ = _frames._to_polars(typed_ids.rename(ID))
         cutoff_series = pl.Series(CUTOFF, cutoffs)
@@ -116,5 +135,5 @@ def _engine(features, planner, evaluators, target_df, ids, times, chunk_size, en
             stop = min(start + chunk_size, len(ids))
             instances = pl.DataFrame([pl.Series(Q, np.arange(stop - start, dtype=np.int64)),
                                       cutoff_series[start:stop], id_series[start:stop]])
-            matrix.add(start, chunks.run(instances, features, fed))
+            matrix.add(start, evaluators.chunks.run(instances, features, fed))
     return matrix.frame([column_of(_through_lookups(f)) in fed for f in features], index)

@@ -78,8 +78,8 @@ def _fill_default(values: np.ndarray, default) -> np.ndarray:
 
 
 class InstanceEvaluator:
-    def __init__(self, plan: Plan, tables: dict[str, Table], frames: dict[str, pl.DataFrame]):
-        self.plan, self.tables, self.frames = plan, tables, frames
+    def __init__(self, plan: Plan, tables: dict[str, Table]):
+        self.plan, self.tables = plan, tables
         self._columns: dict[tuple[str, str], np.ndarray] = {}
         self._indexes: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
         self._order = sorted(plan.paths, key=len)
@@ -114,7 +114,7 @@ class InstanceEvaluator:
     def column(self, name: str, col: str) -> np.ndarray:
         key = (name, col)
         if key not in self._columns:
-            self._columns[key] = _numpy(self.frames[name].get_column(col))
+            self._columns[key] = _numpy(self.tables[name].frame.get_column(col))
         return self._columns[key]
 
     def find(self, name: str, col: str, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -71,7 +71,9 @@ class Assembler:
                 out[name] = self.doubles[i]
             else:
                 out[name] = _typed(_joined(self.pieces[i]), self.metas[i], self.ltypes[i], fed[i])
-        return pd.DataFrame(out, index=index, copy=False)
+        # a few rows (a served request): copy into consolidated blocks, which makes what the
+        # caller does next (select, reorder, predict) 3-5x cheaper; many rows: no second copy
+        return pd.DataFrame(out, index=index, copy=len(index) <= 64)
 
 
 def _joined(pieces: list):

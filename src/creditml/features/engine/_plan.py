@@ -62,6 +62,7 @@ class Planner:
     def __init__(self, tables: dict[str, Table], target: str):
         self.tables = tables
         self.plan = Plan(target=target)
+        self._paths_done: set[Path] = set()
         self._add_path(())
 
     def try_add(self, feature) -> bool:
@@ -79,6 +80,7 @@ class Planner:
                     del self.plan.paths[path][lengths[path]:]
                 else:
                     del self.plan.paths[path]
+                    self._paths_done.discard(path)
             return False  # extra raw columns or paths read are harmless
 
     def _add(self, f, path: Path) -> ColumnMeta:
@@ -130,6 +132,9 @@ class Planner:
                           sorted_time=col == table.time_index and table.time_sorted)
 
     def _add_path(self, path: Path) -> None:
+        if path in self._paths_done:
+            return
+        self._paths_done.add(path)
         for i in range(len(path) + 1):
             prefix = path[:i]
             self.plan.paths.setdefault(prefix, [])
