@@ -19,6 +19,7 @@ from creditml.features.entityset import build_entityset
 from creditml.features.pipeline import _graph_args, fix_graph_kinds
 from creditml.tasks import build_instances
 from tests.conftest import PIPELINES, WORLD_TASKS
+from tests.features.engine._world import EVALUATORS, evaluator
 from tests.leakage import perturb_after
 
 
@@ -47,8 +48,9 @@ def _values(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+@pytest.mark.parametrize("kind", EVALUATORS)  # the engine's Polars (training) and numpy (serving) evaluators
 @pytest.mark.parametrize("task", WORLD_TASKS)
-def test_features_do_not_see_after_the_cutoff(task, small_world):
+def test_features_do_not_see_after_the_cutoff(task, kind, small_world):
     cfg = load_pipeline_config(PIPELINES / f"{task}.yaml", dataset=small_world)
     dataset = load_dataset(cfg.dataset)
     instances = build_instances(dataset, cfg.task)
@@ -63,8 +65,9 @@ def test_features_do_not_see_after_the_cutoff(task, small_world):
     candidates = build_candidates(es, cfg.task.target, cfg.features, interesting_until=t0)
     assert len(candidates) >= 500
 
-    original = _features(dataset, cfg, candidates, instances, chosen)
-    changed = _features(perturb_after(dataset, t0, seed=3), cfg, candidates, instances, chosen)
+    with evaluator(kind):
+        original = _features(dataset, cfg, candidates, instances, chosen)
+        changed = _features(perturb_after(dataset, t0, seed=3), cfg, candidates, instances, chosen)
 
     # values, not dtypes: a category first seen after t0 widens a category set, not a value;
     # floats may differ in the last bit when rows are summed in another order
