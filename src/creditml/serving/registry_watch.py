@@ -9,6 +9,7 @@ every ``poll_seconds``; ``refresh()`` is also what ``POST /v1/admin/reload`` cal
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 from dataclasses import dataclass
@@ -47,6 +48,18 @@ class ServedModel:
     def info(self, link_store: bool = False) -> ModelInfo:
         return ModelInfo(task=self.task, name=self.name, version=self.version, alias=self.alias,
                          loaded_at=self.loaded_at, run_id=self.run_id, link_store=link_store and self.uses_graph)
+
+
+def _freeze_heap() -> None:
+    """Keep the garbage collector off the loaded models.
+
+    A bundle holds hundreds of thousands of long-lived objects (feature definitions,
+    MLflow, pandas); without this every full collection walks them in the middle of a
+    request. Unfreeze first so that the models just replaced can be collected.
+    """
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
 
 
 def load_bundle(model_uri: str) -> ModelBundle:
@@ -137,6 +150,8 @@ class ChampionWatcher:
                 log.info("serving %s version %s for task %s", name, version, task)
             changed += [t for t in current if t not in fresh]
             self._models = fresh
+            if changed:
+                _freeze_heap()
             return changed
 
     def start(self) -> None:

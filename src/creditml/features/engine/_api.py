@@ -58,20 +58,19 @@ def calculate_feature_matrix(features: list, entityset, cutoff_time: pd.DataFram
     ids, times = _instances(cutoff_time, target_df)
 
     tables = _frames.tables(entityset)
-    planner, evaluators, supported, unsupported = _prepare(features, tables, target)
+    prepared = _prepare(features, tables, target)
 
     index = _output.instance_index(ids, target_df)
     frames = []
-    if supported:
-        frames.append(_engine(supported, planner, evaluators, target_df, ids, times, chunk_size, entityset, index))
-    if unsupported:
+    if prepared.supported:
+        frames.append(_engine(prepared, target_df, ids, times, chunk_size, entityset, index))
+    if prepared.unsupported:
         ft_cutoff = pd.DataFrame({"instance_id": ids, "time": times})
-        slow = _fallback.compute(unsupported, entityset, ft_cutoff)
+        slow = _fallback.compute(prepared.unsupported, entityset, ft_cutoff)
         slow.index = index
         frames.append(slow)
     matrix = frames[0] if len(frames) == 1 else pd.concat(frames, axis=1)
-    names = [n for f in features for n in f.get_feature_names()]
-    return matrix[names] if list(matrix.columns) != names else matrix
+    return matrix[prepared.names] if list(matrix.columns) != prepared.names else matrix
 
 
 def _through_lookups(feature):
@@ -80,11 +79,21 @@ def _through_lookups(feature):
     return feature
 
 
-class _Evaluators:
-    """The plan's two evaluators, each built when first needed (training needs one, serving the other)."""
+class _Prepared:
+    """A feature list planned against an entityset's tables, and what every call reuses.
 
-    def __init__(self, plan, tables):
-        self.plan, self.tables = plan, tables
+    The two evaluators are built when first needed: training needs the Polars one, a
+    served request the numpy one.
+    """
+
+    def __init__(self, features: list, tables, target: str):
+        planner = Planner(tables, target)
+        self.supported = [f for f in features if planner.try_add(f)]
+        self.unsupported = [f for f in features if not any(f is s for s in self.supported)]
+        self.plan, self.tables = planner.plan, tables
+        self.names = [n for f in features for n in f.get_feature_names()]
+        self.metas = [self.plan.metas[((), column_of(f))] for f in self.supported]
+        self.fed_columns = [column_of(_through_lookups(f)) for f in self.supported]  # see Assembler.frame
         self._chunks: ChunkEvaluator | None = None
         self._few: InstanceEvaluator | None = None
 
@@ -104,30 +113,27 @@ class _Evaluators:
 _PREPARED: dict[tuple, tuple] = {}
 
 
-def _prepare(features: list, tables: dict, target: str) -> tuple:
+def _prepare(features: list, tables, target: str) -> _Prepared:
     """Plan once per (feature list, entityset tables): serving calls repeat them."""
     key = (tuple(id(f) for f in features), id(tables))
     cached = _PREPARED.get(key)
     if cached is not None and cached[0] is tables and all(a is b for a, b in zip(cached[1], features)):
         return cached[2]
-    planner = Planner(tables, target)
-    supported = [f for f in features if planner.try_add(f)]
-    unsupported = [f for f in features if not any(f is s for s in supported)]
-    prepared = (planner, _Evaluators(planner.plan, tables), supported, unsupported)
+    prepared = _Prepared(features, tables, target)
     if len(_PREPARED) >= 8:
         _PREPARED.clear()
     _PREPARED[key] = (tables, list(features), prepared)
     return prepared
 
 
-def _engine(features, planner, evaluators, target_df, ids, times, chunk_size, entityset, index) -> pd.DataFrame:
+def _engine(prepared: _Prepared, target_df, ids, times, chunk_size, entityset, index) -> pd.DataFrame:
+    features = prepared.supported
     fed: set[str] = set()  # aggregations that saw at least one child row
     typed_ids = ids.astype(target_df[target_df.ww.index].dtype, errors="ignore")
     cutoffs = times.to_numpy().astype("datetime64[ns]")
-    metas = [planner.plan.metas[((), column_of(f))] for f in features]
-    matrix = _output.Assembler(features, metas, entityset, len(ids))
+    matrix = _output.Assembler(features, prepared.metas, entityset, len(ids))
     if len(ids) <= FEW_INSTANCES:
-        matrix.add_arrays(0, evaluators.few.run(typed_ids.to_numpy(), cutoffs, features, fed))
+        matrix.add_arrays(0, prepared.few.run(typed_ids.to_numpy(), cutoffs, features, fed))
     else:
         id_series, _ = _frames._to_polars(typed_ids.rename(ID))
         cutoff_series = pl.Series(CUTOFF, cutoffs)
@@ -135,5 +141,5 @@ def _engine(features, planner, evaluators, target_df, ids, times, chunk_size, en
             stop = min(start + chunk_size, len(ids))
             instances = pl.DataFrame([pl.Series(Q, np.arange(stop - start, dtype=np.int64)),
                                       cutoff_series[start:stop], id_series[start:stop]])
-            matrix.add(start, evaluators.chunks.run(instances, features, fed))
-    return matrix.frame([column_of(_through_lookups(f)) in fed for f in features], index)
+            matrix.add(start, prepared.chunks.run(instances, features, fed))
+    return matrix.frame([c in fed for c in prepared.fed_columns], index)

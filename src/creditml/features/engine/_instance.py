@@ -59,9 +59,17 @@ def _take(values: np.ndarray, positions: np.ndarray) -> np.ndarray:
     return padded[positions]
 
 
+def _is_numeric(meta) -> bool:
+    return meta.categories is not None or meta.kind in ("int", "float", "bool")
+
+
+def _missing(value) -> bool:
+    return value is None or (not isinstance(value, str) and bool(pd.isna(value)))
+
+
 def _array(results: list, meta) -> np.ndarray:
-    if meta.categories is not None or meta.kind in ("int", "float", "bool"):
-        return np.array([np.nan if r is None else r for r in results], dtype="float64")
+    if _is_numeric(meta):
+        return np.array(results, dtype="float64")  # None: NaN
     if meta.kind == "datetime":
         return np.array([np.datetime64("NaT") if r is None else r for r in results], dtype="datetime64[ns]")
     return np.array(results, dtype=object)
@@ -83,19 +91,27 @@ class InstanceEvaluator:
         self._columns: dict[tuple[str, str], np.ndarray] = {}
         self._indexes: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
         self._order = sorted(plan.paths, key=len)
+        self._outputs: list | None = None
+        self._output_columns: list[str] = []
         self._programs = {path: self._compile(path) for path in self._order}
 
     def run(self, ids: np.ndarray, cutoffs: np.ndarray, outputs: list, fed: set) -> list[np.ndarray]:
         """One array per output over the instances ``ids`` at ``cutoffs`` (datetime64[ns])."""
-        cols = [column_of(f) for f in outputs]
-        rows = [self._instance(i, c, cols, fed) for i, c in zip(ids, cutoffs)]
+        if self._outputs is not outputs:  # the same list on every served request
+            self._outputs, self._output_columns = outputs, [column_of(f) for f in outputs]
+        cols = self._output_columns
+        # an instance its own dataframe does not show at the cutoff gets each feature's default
+        defaults = [f.default_value for f in outputs]
+        rows = [self._instance(i, c, cols, fed) or defaults for i, c in zip(ids, cutoffs)]
         metas = [self.plan.metas[((), c)] for c in cols]
-        out = []
-        for j, (f, meta) in enumerate(zip(outputs, metas)):
-            # an instance its own dataframe does not show at the cutoff gets each feature's default
-            values = [r[j] if r is not None else f.default_value for r in rows]
-            out.append(_array([None if v is None or (not isinstance(v, str) and pd.isna(v)) else v
-                               for v in values], meta))
+        numeric = [j for j, meta in enumerate(metas) if _is_numeric(meta)]
+        table = np.array([[row[j] for j in numeric] for row in rows], dtype="float64").reshape(len(rows), -1)
+        out: list = [None] * len(outputs)
+        for k, j in enumerate(numeric):
+            out[j] = table[:, k]
+        for j, meta in enumerate(metas):
+            if out[j] is None:
+                out[j] = _array([None if _missing(row[j]) else row[j] for row in rows], meta)
         return out
 
     def _instance(self, key, cutoff: np.datetime64, cols: list[str], fed: set) -> list | None:
