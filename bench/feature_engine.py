@@ -6,8 +6,9 @@ Prints one JSON line: definitions and instances, engine seconds for the full tra
 matrix, featuretools seconds extrapolated from a random subset of instances (timed on
 that subset; ``featuretools_extrapolated`` says so), the speedup, the largest relative
 difference between the two on the subset (NaN in different places counts as inf),
-one-instance milliseconds for the selected features (median and p90 of 30 single-instance
-calls, which run the engine's numpy evaluator; ``one_instance_ms_columnar``: the same
+one-instance milliseconds for the selected features (median and p90 of 100 single-instance
+calls, which run the engine's numpy evaluator, in a child process that holds only the
+data and the selected definitions, as a scoring service does; ``one_instance_ms_columnar``:
 calls forced through the Polars evaluator, for comparison), and the engine's peak memory, measured in a child process that only loads the
 data and runs the engine. ``--scale large`` skips featuretools (hours) and measures the
 engine's time and memory only. The world is generated into data/world-<scale> if missing.
@@ -21,6 +22,7 @@ import logging
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -74,8 +76,9 @@ def max_relative_difference(ref: pd.DataFrame, got: pd.DataFrame) -> float:
     return worst
 
 
-def one_instance_ms(features, es, cutoff_time, evaluator_max_instances: int | None = None) -> list[float]:
-    """Milliseconds of 30 single-instance calls (after one warm-up that plans and indexes)."""
+def one_instance_ms(features, es, cutoff_time, evaluator_max_instances: int | None = None,
+                    calls: int = 100) -> list[float]:
+    """Milliseconds of single-instance calls (after one warm-up that plans and indexes)."""
     from creditml.features.engine import _api, calculate_feature_matrix
 
     saved = _api.FEW_INSTANCES
@@ -84,7 +87,7 @@ def one_instance_ms(features, es, cutoff_time, evaluator_max_instances: int | No
     try:
         calculate_feature_matrix(features, es, cutoff_time.iloc[:1])
         times = []
-        for i in range(30):
+        for i in range(calls):
             one = cutoff_time.iloc[[i * 7 % len(cutoff_time)]]
             t0 = time.perf_counter()
             calculate_feature_matrix(features, es, one)
@@ -106,20 +109,41 @@ def engine_only(scale: str) -> dict:
             "engine_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
 
 
+def one_instance_only(scale: str, definitions: str) -> dict:
+    """Child process, like a scoring service: the data and the selected definitions, nothing else."""
+    import featuretools as ft
+
+    _, es, instances, _, candidates = setup(scale)
+    by_name = {f.get_name(): f for f in candidates}
+    selected = [by_name[f.get_name()] for f in ft.load_features(definitions)]
+    times = one_instance_ms(selected, es, instances.cutoff_time)
+    columnar = one_instance_ms(selected, es, instances.cutoff_time, evaluator_max_instances=0, calls=30)
+    return {"selected_features": len(selected), "one_instance_ms": round(float(np.median(times)), 1),
+            "one_instance_ms_p90": round(float(np.percentile(times, 90)), 1),
+            "one_instance_ms_columnar": round(float(np.median(columnar)), 1)}
+
+
+def _child(*args: str) -> dict:
+    out = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--scale", choices=["small", "medium", "large"], default="small")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--ft-instances", type=int, default=60)
     parser.add_argument("--engine-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--one-instance-only", metavar="DEFINITIONS", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.engine_only:
         print(json.dumps(engine_only(args.scale)))
         return
+    if args.one_instance_only:
+        print(json.dumps(one_instance_only(args.scale, args.one_instance_only)))
+        return
 
-    child = subprocess.run([sys.executable, __file__, "--scale", args.scale, "--engine-only"],
-                           capture_output=True, text=True, check=True)
-    result = {"scale": args.scale, "task": "credit_default", **json.loads(child.stdout.strip().splitlines()[-1])}
+    result = {"scale": args.scale, "task": "credit_default", **_child("--scale", args.scale, "--engine-only")}
     if args.scale != "large":
         import featuretools as ft
 
@@ -138,17 +162,17 @@ def main() -> None:
         selector = FeatureSelector.from_settings(cfg.selection).fit(
             matrix.loc[train], instances.labels[train], instances.times[train])
         selected = [f for f in candidates if f.get_name() in set(selector.selected_)]
-        times = one_instance_ms(selected, es, instances.cutoff_time)
-        columnar = one_instance_ms(selected, es, instances.cutoff_time, evaluator_max_instances=0)
+        with tempfile.TemporaryDirectory() as tmp:
+            definitions = str(Path(tmp) / "selected.json")
+            ft.save_features(selected, definitions)
+            one = _child("--scale", args.scale, "--one-instance-only", definitions)
         result.update({
             "featuretools_subset_instances": len(subset), "featuretools_subset_seconds": round(ft_subset_seconds, 1),
             "featuretools_seconds": round(ft_seconds, 1), "featuretools_extrapolated": True,
             "speedup": round(ft_seconds / result["engine_seconds"], 1),
             "max_relative_difference": max_relative_difference(reference, got.loc[reference.index]),
             "same_columns": list(reference.columns) == list(got.columns),
-            "selected_features": len(selected), "one_instance_ms": round(float(np.median(times)), 1),
-            "one_instance_ms_p90": round(float(np.percentile(times, 90)), 1),
-            "one_instance_ms_columnar": round(float(np.median(columnar)), 1),
+            **one,
         })
     print(json.dumps(result) if args.json else "\n".join(f"{k}: {v}" for k, v in result.items()))
 
