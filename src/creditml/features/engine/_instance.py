@@ -33,7 +33,8 @@ class _Rows:
     up: np.ndarray | None = None
     link: np.ndarray | None = None
     values: dict[str, np.ndarray] = field(default_factory=dict)
-    groups: dict = field(default_factory=dict)  # (sub path, depth) -> entries of each group, in row order
+    groups: dict = field(default_factory=dict)  # (sub path, where) -> entries of each group, in row order
+    inputs: dict = field(default_factory=dict)  # (sub path, where, column) -> its values in each group
 
 
 def _numpy(series: pl.Series) -> np.ndarray:
@@ -75,8 +76,13 @@ def _array(results: list, meta) -> np.ndarray:
     return np.array(results, dtype=object)
 
 
+def _fillable(default):
+    """The value that replaces a missing one (counts: 0), or None when missing stays missing."""
+    return None if default is None or pd.isna(default) else default
+
+
 def _fill_default(values: np.ndarray, default) -> np.ndarray:
-    if default is None or pd.isna(default):
+    if default is None:
         return values
     missing = isnull(values)
     if missing.any():
@@ -93,15 +99,16 @@ class InstanceEvaluator:
         self._order = sorted(plan.paths, key=len)
         self._outputs: list | None = None
         self._output_columns: list[str] = []
+        self._output_defaults: list = []
         self._programs = {path: self._compile(path) for path in self._order}
 
     def run(self, ids: np.ndarray, cutoffs: np.ndarray, outputs: list, fed: set) -> list[np.ndarray]:
         """One array per output over the instances ``ids`` at ``cutoffs`` (datetime64[ns])."""
         if self._outputs is not outputs:  # the same list on every served request
             self._outputs, self._output_columns = outputs, [column_of(f) for f in outputs]
-        cols = self._output_columns
-        # an instance its own dataframe does not show at the cutoff gets each feature's default
-        defaults = [f.default_value for f in outputs]
+            # an instance its own dataframe does not show at the cutoff gets each feature's default
+            self._output_defaults = [f.default_value for f in outputs]
+        cols, defaults = self._output_columns, self._output_defaults
         rows = [self._instance(i, c, cols, fed) or defaults for i, c in zip(ids, cutoffs)]
         metas = [self.plan.metas[((), c)] for c in cols]
         numeric = [j for j, meta in enumerate(metas) if _is_numeric(meta)]
@@ -215,7 +222,7 @@ class InstanceEvaluator:
         return step
 
     def _direct(self, path, sub, col, f):
-        base, default = column_of(f.base_features[0]), f.default_value
+        base, default = column_of(f.base_features[0]), _fillable(f.default_value)
 
         def step(ctx, cutoff, fed):
             values = _take(ctx[sub].values[base], ctx[sub].link)
@@ -237,35 +244,46 @@ class InstanceEvaluator:
         kernel = _kernels.KERNELS[type(f.primitive)]
         inputs = [column_of(b) for b in f.base_features]
         where = column_of(f.where) if f.where is not None else None
-        primitive, default, meta = f.primitive, f.default_value, self.plan.metas[(path, col)]
+        primitive, default, meta = f.primitive, _fillable(f.default_value), self.plan.metas[(path, col)]
 
         def step(ctx, cutoff, fed):
-            child, here = ctx[sub], ctx[path]
-            groups = self._groups(ctx, path, sub)
-            matching = child.values[where] == 1 if where is not None else None
-            if len(child.rows) and (matching is None or matching.any()):
+            groups, any_row = self._groups(ctx, path, sub, where)
+            if any_row:
                 fed.add(col)
-            results = []
-            for entries in groups:
-                if matching is not None:
-                    entries = entries[matching[entries]]
-                results.append(kernel(primitive, [child.values[c][entries] for c in inputs], cutoff)
-                               if len(entries) else None)
-            here.values[col] = _fill_default(_array(results, meta), default)
+            columns = [self._inputs(ctx, path, sub, where, c) for c in inputs]
+            results = [kernel(primitive, [values[g] for values in columns], cutoff) if len(entries) else None
+                       for g, entries in enumerate(groups)]
+            ctx[path].values[col] = _fill_default(_array(results, meta), default)
         return step
 
-    def _groups(self, ctx, path: Path, sub: Path) -> list[np.ndarray]:
-        """For each entry of ``path``, the entries of ``sub`` below it, in entityset row order."""
+    def _groups(self, ctx, path: Path, sub: Path, where: str | None) -> tuple[list[np.ndarray], bool]:
+        """For each entry of ``path``, the entries of ``sub`` below it (those where ``where``
+        holds), in entityset row order; and whether ``sub`` has any (matching) row at all."""
         here = ctx[path]
-        cached = here.groups.get(sub)
+        cached = here.groups.get((sub, where))
         if cached is not None:
             return cached
         child = ctx[sub]
+        if where is not None:
+            groups, _ = self._groups(ctx, path, sub, None)
+            matching = child.values[where] == 1
+            out = here.groups[(sub, where)] = ([entries[matching[entries]] for entries in groups], bool(matching.any()))
+            return out
         owner = child.up
         for depth in range(len(sub) - 1, len(path), -1):
             owner = ctx[sub[:depth]].up[owner]
         order = np.lexsort((child.rows, owner))
         bounds = np.searchsorted(owner[order], np.arange(len(here.rows) + 1))
-        groups = here.groups[sub] = [order[bounds[i]:bounds[i + 1]] for i in range(len(here.rows))]
-        return groups
+        groups = [order[bounds[i]:bounds[i + 1]] for i in range(len(here.rows))]
+        out = here.groups[(sub, None)] = (groups, len(child.rows) > 0)
+        return out
 
+    def _inputs(self, ctx, path: Path, sub: Path, where: str | None, col: str) -> list[np.ndarray]:
+        """The values of ``col`` in each group: shared by the aggregations of one column."""
+        here = ctx[path]
+        key = (sub, where, col)
+        cached = here.inputs.get(key)
+        if cached is None:
+            values = ctx[sub].values[col]
+            cached = here.inputs[key] = [values[entries] for entries in self._groups(ctx, path, sub, where)[0]]
+        return cached
