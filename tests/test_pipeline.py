@@ -95,6 +95,27 @@ print(json.dumps({{"served": float(out.probability[0]), "offline": float(predict
     assert all({"feature", "description", "value", "contribution"} <= set(r) for r in got["reasons"])
 
 
+def test_cross_validated_tuning_records_its_folds(small_world, tmp_path, monkeypatch):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    monkeypatch.chdir(tmp_path)
+    args = ["run", str(PIPELINES / "collection_cure.yaml"), "--dataset", str(small_world), "--json"]
+    for override in SMALL + ["tuning.cv_folds=2", f"tuning.storage=sqlite:///{tmp_path / 'optuna.db'}"]:
+        args += ["--set", override]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    summary = json.loads([line for line in result.stdout.splitlines() if line.startswith("{")][0])
+    client = MlflowClient()
+    run = client.get_run(summary["run_id"])
+    assert run.data.params["tuning.cv_folds"] == "2" and 0.5 < run.data.metrics["tuning_cv_auc"] <= 1
+    local = client.download_artifacts(summary["run_id"], "tuning/summary.json", str(tmp_path))
+    recorded = json.loads(Path(local).read_text())
+    assert recorded["objective"] == "mean AUC over 2 forward-chaining folds of the training split"
+    assert [f["fold"] for f in recorded["cv_folds"]] == [0, 1] and "best_validation_auc" not in recorded
+    assert all(f["train_until"] < f["validation_from"] for f in recorded["cv_folds"])
+    study = optuna.load_study(study_name=summary["study"], storage=f"sqlite:///{tmp_path / 'optuna.db'}")
+    assert study.user_attrs["cv_folds"] == recorded["cv_folds"]
+
+
 def _write_pipeline(tmp: Path, small_world: Path, **changes) -> Path:
     data = yaml.safe_load((PIPELINES / "collection_cure.yaml").read_text())
     data["dataset"] = str(small_world)
@@ -114,6 +135,8 @@ def _write_pipeline(tmp: Path, small_world: Path, **changes) -> Path:
     ({"dataset": "/nowhere/dataset.yaml"}, r"dataset config '/nowhere/dataset.yaml' does not exist"),
     ({"task.label": "cure_60d"}, r"label 'cure_60d' is not declared in dataset"),
     ({"training.min_positives": 100000}, r"too few positives to train and evaluate \(need at least 100000 per split"),
+    ({"tuning.cv_folds": 1}, r"tuning\.cv_folds: Value error, expected 0 \(score trials on the validation split\)"),
+    ({"tuning.cv_folds": 60}, r"tuning\.cv_folds=60 cuts the training split into 61 time blocks"),
 ])
 def test_bad_configs_fail_before_any_mlflow_run(tmp_path, small_world, monkeypatch, change, message):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")

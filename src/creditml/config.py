@@ -338,6 +338,12 @@ class TuningSettings(_Strict):
 
     The study is persistent (``storage``; default ``sqlite:///mlruns/optuna.db``) and named
     after the pipeline and its data, so a killed run resumes where it stopped.
+
+    ``cv_folds: 0`` scores a trial on the validation split. ``cv_folds: k`` (k >= 2) scores
+    it by the mean AUC over k forward-chaining folds of the training split: the training
+    instances are cut by cutoff time into k + 1 blocks, and fold i trains on blocks 0..i
+    and validates on block i + 1. The validation split is then never seen by the search;
+    it only early-stops the final fit (on the whole training split) and reports on it.
     """
 
     n_trials: int = Field(30, ge=1)
@@ -351,6 +357,15 @@ class TuningSettings(_Strict):
     # feature-name glob -> +1 (score rises with the feature) / -1; e.g. {"*days_late*": 1}
     monotone_constraints: dict[str, Literal[-1, 1]] = Field(default_factory=dict)
     nthread: int = Field(0, ge=0)  # 0: all cores
+    cv_folds: int = 0  # 0: score trials on the validation split; k >= 2: forward-chaining folds of train
+
+    @field_validator("cv_folds")
+    @classmethod
+    def _folds(cls, value: int) -> int:
+        if value == 1 or value < 0:
+            raise ValueError(f"expected 0 (score trials on the validation split) or at least 2 forward-chaining "
+                             f"folds of the training split, got {value}; set tuning.cv_folds to 0, 2, 3, ...")
+        return value
 
 
 class ScoringSettings(_Strict):

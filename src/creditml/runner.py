@@ -19,7 +19,7 @@ import pandas as pd
 from creditml.config import PipelineConfig
 from creditml.data import load_dataset
 from creditml.features.pipeline import FeatureResult, build_features
-from creditml.modeling.train import TrainedModel, check_trainable, train_model
+from creditml.modeling.train import TrainedModel, check_folds, check_trainable, train_model
 from creditml.serving.bundle import ModelBundle
 from creditml.modeling.assessment import assess
 from creditml.modeling.splits import time_split
@@ -92,8 +92,10 @@ def preflight(cfg: PipelineConfig):
     """Everything checkable before any computation or MLflow run: config, data, task, positives."""
     dataset = load_dataset(cfg.dataset)
     instances = build_instances(dataset, cfg.task)
-    check_trainable(instances.labels, time_split(instances.times, cfg.split), cfg.training.min_positives,
-                    cfg.task.name)
+    split = time_split(instances.times, cfg.split)
+    check_trainable(instances.labels, split, cfg.training.min_positives, cfg.task.name)
+    check_folds(instances.labels, instances.times, split, cfg.tuning.cv_folds, cfg.training.min_positives,
+                cfg.task.name)
     return dataset
 
 

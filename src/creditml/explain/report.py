@@ -285,7 +285,9 @@ def _tuning(inputs: ReportInputs) -> dict:
     summary, trials = inputs.tuning, inputs.trials
     states = trials["state"].value_counts().to_dict() if "state" in trials else {}
     importance = sorted((summary.get("param_importance") or {}).items(), key=lambda kv: -kv[1])
-    return {"study": summary.get("study", ""), "best_auc": summary.get("best_validation_auc", math.nan),
+    return {"study": summary.get("study", ""),
+            "best_auc": summary.get("best_validation_auc", summary.get("best_cv_auc", math.nan)),
+            "objective": summary.get("objective", "AUC on the validation split"),
             "best_iteration": summary.get("best_iteration"), "best_params": sorted((summary.get("best_params") or {}).items()),
             "n_trials": len(trials), "states": states, "importance": importance,
             "resumed": summary.get("resumed_trials", 0)}

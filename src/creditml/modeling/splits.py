@@ -54,3 +54,42 @@ def _time_split(times: pd.Series, settings: SplitSettings) -> pd.Series:
             f"{t.max().date()}, validation from {v_start.date()}, test from {t_start.date()}); adjust split settings"
         )
     return out
+
+
+def forward_chaining_folds(times: pd.Series, k: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``k`` folds in time order over ``times``: (training positions, validation positions) each.
+
+    The instances are cut into ``k + 1`` blocks of about equal size at cutoff times, so
+    instances sharing a cutoff time always land in the same block; fold ``i`` trains on
+    blocks ``0..i`` and validates on block ``i + 1``. Positions index ``times`` as given
+    (it need not be sorted).
+    """
+    if k < 2:
+        raise ConfigError(f"tuning.cv_folds: forward-chaining cross-validation needs at least 2 folds, got {k}")
+    t = pd.to_datetime(times).to_numpy()
+    ordered = np.sort(t)
+    edges = ordered[[len(ordered) * j // (k + 1) for j in range(1, k + 1)]]
+    block = np.searchsorted(edges, t, side="right")  # number of edges at or before each cutoff
+    sizes = np.bincount(block, minlength=k + 1)
+    if (sizes == 0).any():
+        raise ConfigError(
+            f"tuning.cv_folds={k}: the {len(t)} training instances have {len(np.unique(t))} distinct cutoff "
+            f"time(s), too few to cut into {k + 1} time blocks without splitting a cutoff time; "
+            "lower tuning.cv_folds (or 0 to tune on the validation split)"
+        )
+    return [(np.flatnonzero(block <= i), np.flatnonzero(block == i + 1)) for i in range(k)]
+
+
+def describe_folds(times: pd.Series, labels: pd.Series,
+                   folds: list[tuple[np.ndarray, np.ndarray]]) -> list[dict]:
+    """One row per fold: what it trains on and the time block it validates on (for the run's record)."""
+    t = pd.to_datetime(times).to_numpy()
+    y = np.asarray(labels)
+    rows = []
+    for i, (train, valid) in enumerate(folds):
+        rows.append({"fold": i, "train_instances": len(train), "train_positives": int(y[train].sum()),
+                     "train_until": str(pd.Timestamp(t[train].max())),
+                     "validation_from": str(pd.Timestamp(t[valid].min())),
+                     "validation_until": str(pd.Timestamp(t[valid].max())),
+                     "validation_instances": len(valid), "validation_positives": int(y[valid].sum())})
+    return rows

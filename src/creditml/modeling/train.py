@@ -19,7 +19,7 @@ from creditml.errors import CreditmlError
 from creditml.features.pipeline import FeatureResult
 from creditml.modeling.frame import feature_types, fit_categories, model_frame, positional_names
 from creditml.modeling.metrics import SplitMetrics, evaluate
-from creditml.modeling.splits import SPLITS
+from creditml.modeling.splits import SPLITS, describe_folds, forward_chaining_folds
 from creditml.modeling.tuning import TuningResult, base_params, monotone_map, tune
 
 
@@ -52,6 +52,30 @@ def check_trainable(labels: pd.Series, split: pd.Series, min_positives: int, tas
         )
 
 
+def check_folds(labels: pd.Series, times: pd.Series, split: pd.Series, cv_folds: int, min_positives: int,
+                task: str) -> None:
+    """Stop before anything is computed when a forward-chaining fold cannot be trained or scored.
+
+    Every block a fold validates on needs ``min_positives`` positives, like a split; the
+    first block only ever trains, so it needs both classes.
+    """
+    if not cv_folds:
+        return
+    train = (split == "train").values
+    y = labels[train].to_numpy()
+    folds = forward_chaining_folds(times[train], cv_folds)
+    blocks = [(folds[0][0], 1)] + [(valid, min_positives) for _, valid in folds]
+    problems = [f"block {i}: {int(y[b].sum())} positive(s) among {len(b)} instances"
+                for i, (b, need) in enumerate(blocks) if y[b].sum() < need or y[b].sum() == len(b)]
+    if problems:
+        raise CreditmlError(
+            f"task {task!r}: tuning.cv_folds={cv_folds} cuts the training split into {cv_folds + 1} time blocks, "
+            f"and too few positives fall in some (a validated block needs at least {min_positives}, and every "
+            f"block some negatives): {'; '.join(problems)}. Lower tuning.cv_folds (0 tunes on the validation "
+            "split) or training.min_positives"
+        )
+
+
 def study_name_for(cfg: PipelineConfig, data_fingerprint: str, features: list[str]) -> str:
     """Same pipeline, same data, same settings, same candidates: same study (so it resumes)."""
     # where the study is stored and how many threads a worker uses do not change what it searches
@@ -73,10 +97,15 @@ class TrainingInputs:
     dvalid: xgb.DMatrix
     fixed: dict  # parameters that are not searched (objective, seed, monotone constraints)
     monotone: dict[str, int]  # positional name -> direction
+    folds: list[tuple[np.ndarray, np.ndarray]] | None = None  # tuning.cv_folds: positions in dtrain
+    fold_summary: list[dict] | None = None
 
 
-def training_inputs(matrix: pd.DataFrame, labels: pd.Series, split: pd.Series, cfg: PipelineConfig) -> TrainingInputs:
+def training_inputs(matrix: pd.DataFrame, labels: pd.Series, split: pd.Series, times: pd.Series,
+                    cfg: PipelineConfig) -> TrainingInputs:
+    """``times`` are the instances' cutoff times (aligned with ``labels``); they order the tuning folds."""
     check_trainable(labels, split, cfg.training.min_positives, cfg.task.name)
+    check_folds(labels, times, split, cfg.tuning.cv_folds, cfg.training.min_positives, cfg.task.name)
     names = list(matrix.columns)
     categories = fit_categories(matrix.loc[(split == "train").values])
     frame = model_frame(matrix, names, categories)
@@ -87,19 +116,25 @@ def training_inputs(matrix: pd.DataFrame, labels: pd.Series, split: pd.Series, c
                            feature_names=positional_names(names), feature_types=feature_types(names, categories))
 
     monotone = monotone_map(names, cfg.tuning.monotone_constraints)
+    folds = summary = None
+    if cfg.tuning.cv_folds:
+        train = (split == "train").values
+        folds = forward_chaining_folds(times[train], cfg.tuning.cv_folds)
+        summary = describe_folds(times[train], labels[train], folds)
     return TrainingInputs(names, categories, frame, dmatrix("train"), dmatrix("validation"),
-                          base_params(cfg.tuning, cfg.seed, monotone), monotone)
+                          base_params(cfg.tuning, cfg.seed, monotone), monotone, folds, summary)
 
 
 def train_model(features: FeatureResult, cfg: PipelineConfig, *, storage: str, data_fingerprint: str,
                 on_trial=None) -> TrainedModel:
     labels, split = features.instances.labels, features.split
-    inputs = training_inputs(features.matrix[features.selected], labels, split, cfg)
+    inputs = training_inputs(features.matrix[features.selected], labels, split, features.instances.times, cfg)
     names, categories, frame, fixed, monotone = (inputs.features, inputs.categories, inputs.frame, inputs.fixed,
                                                  inputs.monotone)
     dtrain, dvalid = inputs.dtrain, inputs.dvalid
     tuning = tune(dtrain, dvalid, cfg.tuning, seed=cfg.seed, storage=storage,
-                  study_name=study_name_for(cfg, data_fingerprint, names), fixed=fixed, on_trial=on_trial)
+                  study_name=study_name_for(cfg, data_fingerprint, names), fixed=fixed, on_trial=on_trial,
+                  folds=inputs.folds, fold_summary=inputs.fold_summary)
     params = {**fixed, **tuning.best_params}
     if cfg.training.backend == "dask":
         from creditml.scale._cluster import scheduler_address

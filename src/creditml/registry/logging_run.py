@@ -72,6 +72,8 @@ def log_pipeline_run(cfg: PipelineConfig, dataset: Dataset, features: FeatureRes
         metrics.update({"n_candidates": features.matrix.shape[1], "n_selected": len(features.selected),
                         "n_instances": len(trained.predictions), "best_iteration": trained.best_iteration,
                         "serving_parity_abs_diff": parity})
+        if trained.tuning.folds:
+            metrics["tuning_cv_auc"] = trained.tuning.best_value
         if oracle is not None:
             metrics["oracle_auc_test"] = oracle
             metrics["auc_share_of_oracle"] = trained.metrics["test"].auc / oracle
@@ -84,10 +86,13 @@ def log_pipeline_run(cfg: PipelineConfig, dataset: Dataset, features: FeatureRes
         tracking.log_frame(trained.tuning.trials.astype({c: str for c in trained.tuning.trials.columns
                                                          if trained.tuning.trials[c].dtype == object}),
                            "tuning/optuna_trials.csv")
-        tracking.log_json({"study": trained.tuning.study_name, "storage": trained.tuning.storage,
-                           "best_params": trained.tuning.best_params, "best_validation_auc": trained.tuning.best_value,
-                           "best_iteration": trained.best_iteration, "param_importance": trained.tuning.param_importance,
-                           "resumed_trials": trained.tuning.resumed_trials, "sampler_seed": cfg.seed,
+        tuning = trained.tuning
+        best = ({"best_cv_auc": tuning.best_value, "cv_folds": tuning.folds} if tuning.folds
+                else {"best_validation_auc": tuning.best_value})
+        tracking.log_json({"study": tuning.study_name, "storage": tuning.storage, "objective": tuning.objective,
+                           "best_params": tuning.best_params, **best,
+                           "best_iteration": trained.best_iteration, "param_importance": tuning.param_importance,
+                           "resumed_trials": tuning.resumed_trials, "sampler_seed": cfg.seed,
                            "monotone_constraints": trained.monotone},
                           "tuning/summary.json")
         tracking.log_json({s: m.__dict__ for s, m in trained.metrics.items()}, "evaluation/metrics.json")

@@ -46,8 +46,8 @@ def worker_seed(pipeline_seed: int, host: str | None = None, pid: int | None = N
     return int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big")
 
 
-def read_feature_folder(folder: Path) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
-    """Selected matrix, labels and splits from a folder written by ``creditml features``."""
+def read_feature_folder(folder: Path) -> tuple[pd.DataFrame, pd.Series, pd.Series, pd.Series]:
+    """Selected matrix, labels, splits and cutoff times from a folder written by ``creditml features``."""
     folder = Path(folder)
     needed = [folder / "selected_matrix.parquet", folder / "instances.parquet"]
     missing = [p.name for p in needed if not p.exists()]
@@ -59,14 +59,14 @@ def read_feature_folder(folder: Path) -> tuple[pd.DataFrame, pd.Series, pd.Serie
     if not matrix.index.equals(instances.index):
         raise CreditmlError(f"feature folder {str(folder)!r}: selected_matrix.parquet and instances.parquet list "
                             "different instances; rewrite the folder with creditml features")
-    return matrix, instances["label"], instances["split"]
+    return matrix, instances["label"], instances["split"], instances["cutoff_time"]
 
 
 def computed_features(cfg: PipelineConfig, progress: Callable[[str], None] | None = None):
     from creditml.features.pipeline import build_features
 
     result = build_features(cfg, progress=progress)
-    return result.matrix[result.selected], result.instances.labels, result.split
+    return result.matrix[result.selected], result.instances.labels, result.split, result.instances.times
 
 
 def open_study(storage_url: str, study_name: str, sampler: optuna.samplers.BaseSampler,
@@ -98,7 +98,8 @@ def run_trials(inputs: TrainingInputs, cfg: PipelineConfig, study: optuna.Study,
         if on_trial:
             on_trial(done, n_trials)
 
-    objective = make_objective(inputs.dtrain, inputs.dvalid, cfg.tuning, inputs.fixed, worker=worker)
+    objective = make_objective(inputs.dtrain, inputs.dvalid, cfg.tuning, inputs.fixed, worker=worker,
+                               folds=inputs.folds)
     study.optimize(objective, n_trials=n_trials, timeout=timeout_seconds, callbacks=[callback],
                    catch=(xgb.core.XGBoostError,))
     return done
@@ -119,10 +120,10 @@ def tune_worker(pipeline_yaml: str | Path, storage_url: str, n_trials: int, *, o
     cfg = cfg.model_copy(update={"tuning": cfg.tuning.model_copy(update={"storage": storage_url})})
     if features_dir is not None:
         say(f"reading features from {features_dir}")
-        matrix, labels, split = read_feature_folder(Path(features_dir))
+        matrix, labels, split, times = read_feature_folder(Path(features_dir))
     else:
-        matrix, labels, split = computed_features(cfg, say)
-    inputs = training_inputs(matrix, labels, split, cfg)
+        matrix, labels, split, times = computed_features(cfg, say)
+    inputs = training_inputs(matrix, labels, split, times, cfg)
     study_name = study_name_for(cfg, data_fingerprint(load_dataset_config(cfg.dataset)), inputs.features)
     worker = f"{socket.gethostname()}:{os.getpid()}"
     seed = worker_seed(cfg.seed)
