@@ -37,11 +37,12 @@ def _features(es, depth, agg, trans, where):
     where=st.lists(st.sampled_from(WHERE), max_size=3, unique=True),
     null_rate=st.sampled_from([0.0, 0.2, 0.6]),
     jitter=st.booleans(),
+    after_join=st.booleans(),  # False: some customers do not exist yet at their cutoff (features get defaults)
 )
-def test_engine_matches_featuretools(seed, sizes, depth, agg, trans, where, null_rate, jitter):
+def test_engine_matches_featuretools(seed, sizes, depth, agg, trans, where, null_rate, jitter, after_join):
     es = make_world(seed, *sizes, null_rate=null_rate, jitter=jitter)
     features = _features(es, depth, agg, trans, where)
-    ct = cutoffs(seed, es, jitter=jitter)
+    ct = cutoffs(seed, es, jitter=jitter, after_join=after_join)
     ref = ft.calculate_feature_matrix(features, es, cutoff_time=ct, verbose=False)
     for got in engine_matrices(features, es, ct, chunk_size=5).values():
         assert_same(ref, got)

@@ -107,7 +107,7 @@ class InstanceEvaluator:
         if self._outputs is not outputs:  # the same list on every served request
             self._outputs, self._output_columns = outputs, [column_of(f) for f in outputs]
             # an instance its own dataframe does not show at the cutoff gets each feature's default
-            self._output_defaults = [f.default_value for f in outputs]
+            self._output_defaults = [None if _missing(f.default_value) else f.default_value for f in outputs]
         cols, defaults = self._output_columns, self._output_defaults
         rows = [self._instance(i, c, cols, fed) or defaults for i, c in zip(ids, cutoffs)]
         metas = [self.plan.metas[((), c)] for c in cols]
