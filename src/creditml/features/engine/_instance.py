@@ -27,6 +27,7 @@ from creditml.features.engine._frames import Table
 from creditml.features.engine._kernels import isnull
 from creditml.features.engine._plan import Path, Plan, column_of, hops, table_at
 
+
 @dataclass
 class _Rows:
     rows: np.ndarray
@@ -77,8 +78,8 @@ def _array(results: list, meta) -> np.ndarray:
 
 
 def _fillable(default):
-    """The value that replaces a missing one (counts: 0), or None when missing stays missing."""
-    return None if default is None or pd.isna(default) else default
+    """A feature's default as a value (counts: 0), or None when it is missing (NaN, pd.NA)."""
+    return None if _missing(default) else default
 
 
 def _fill_default(values: np.ndarray, default) -> np.ndarray:
@@ -107,7 +108,7 @@ class InstanceEvaluator:
         if self._outputs is not outputs:  # the same list on every served request
             self._outputs, self._output_columns = outputs, [column_of(f) for f in outputs]
             # an instance its own dataframe does not show at the cutoff gets each feature's default
-            self._output_defaults = [None if _missing(f.default_value) else f.default_value for f in outputs]
+            self._output_defaults = [_fillable(f.default_value) for f in outputs]
         cols, defaults = self._output_columns, self._output_defaults
         rows = [self._instance(i, c, cols, fed) or defaults for i, c in zip(ids, cutoffs)]
         metas = [self.plan.metas[((), c)] for c in cols]
