@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 
@@ -164,3 +165,15 @@ def test_champion_switch_without_dropping_requests(serving_world, credit_record)
 
 def test_every_served_task_trained(serving_world):
     assert not serving_world.failures, serving_world.failures
+
+
+def test_loaded_champions_are_kept_out_of_the_garbage_collector(serving_world):
+    """Full collections must not walk a model's objects in the middle of a request."""
+    serving_world.model("credit_default")
+    gc.unfreeze()
+    try:
+        watcher = ChampionWatcher(poll_seconds=0)
+        assert "credit_default" in watcher.refresh()
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
