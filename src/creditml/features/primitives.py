@@ -62,10 +62,14 @@ class ShareOnTime(AggregationPrimitive):
     return_type = DOUBLE
     stack_on_self = False
 
+    def counts(self, dpd):
+        """Which known values the share counts (pandas, numpy or a Polars expression)."""
+        return dpd <= 0
+
     def get_function(self):
         def share_on_time(dpd):
             known = pd.Series(dpd, dtype="float64").dropna()
-            return float((known <= 0).mean()) if len(known) else np.nan
+            return float(self.counts(known).mean()) if len(known) else np.nan
 
         return share_on_time
 
@@ -84,10 +88,14 @@ class ShareDaysPastDueOver(AggregationPrimitive):
     def __init__(self, threshold: int = 30):
         self.threshold = threshold
 
+    def counts(self, dpd):
+        """Which known values the share counts (pandas, numpy or a Polars expression)."""
+        return dpd > self.threshold
+
     def get_function(self):
         def share_over(dpd):
             known = pd.Series(dpd, dtype="float64").dropna()
-            return float((known > self.threshold).mean()) if len(known) else np.nan
+            return float(self.counts(known).mean()) if len(known) else np.nan
 
         return share_over
 

@@ -141,11 +141,9 @@ def _credit_builders() -> dict[type, Builder]:
     except ImportError:  # the credit primitives are optional for the engine
         return {}
 
-    def known_share(pred):
-        def build(p, c, ctx):
-            x = pl.col(c[0]).cast(pl.Float64)
-            return pred(p, x).cast(pl.Float64).mean()  # nulls stay out of both counts; none known: null
-        return build
+    def known_share(p, c, ctx):  # the primitive says which values count
+        x = pl.col(c[0]).cast(pl.Float64)
+        return p.counts(x).cast(pl.Float64).mean()  # nulls stay out of both counts; none known: null
 
     def count_in_last_days(p, c, ctx):
         return ((pl.col(CUTOFF) - pl.col(c[0])) < pl.duration(days=p.days)).sum()
@@ -170,8 +168,8 @@ def _credit_builders() -> dict[type, Builder]:
 
     return {
         cp.CountInLastDays: count_in_last_days,
-        cp.ShareOnTime: known_share(lambda p, x: x <= 0),
-        cp.ShareDaysPastDueOver: known_share(lambda p, x: x > p.threshold),
+        cp.ShareOnTime: known_share,
+        cp.ShareDaysPastDueOver: known_share,
         cp.PartialPaymentRatio: partial_payment_ratio,
         cp.Utilisation: utilisation,
         cp.DaysSinceLastDelinquency: days_since_last_delinquency,

@@ -168,11 +168,9 @@ def _credit_kernels() -> dict[type, Kernel]:
         t = x[0]
         return int(((cutoff - t[~np.isnat(t)]) < window).sum())
 
-    def known_share(pred):
-        def kernel(p, x, cutoff):
-            v = known(x[0]).astype("float64")
-            return float(np.mean(pred(p, v))) if len(v) else None
-        return kernel
+    def known_share(p, x, cutoff):  # the primitive says which values count
+        v = known(x[0]).astype("float64")
+        return float(np.mean(p.counts(v))) if len(v) else None
 
     def partial_payment_ratio(p, x, cutoff):
         paid, due = x[0].astype("float64"), x[1].astype("float64")
@@ -199,8 +197,8 @@ def _credit_kernels() -> dict[type, Kernel]:
 
     return {
         cp.CountInLastDays: count_in_last_days,
-        cp.ShareOnTime: known_share(lambda p, v: v <= 0),
-        cp.ShareDaysPastDueOver: known_share(lambda p, v: v > p.threshold),
+        cp.ShareOnTime: known_share,
+        cp.ShareDaysPastDueOver: known_share,
         cp.PartialPaymentRatio: partial_payment_ratio,
         cp.Utilisation: utilisation,
         cp.DaysSinceLastDelinquency: days_since_last_delinquency,
