@@ -53,6 +53,17 @@ def _to_polars(series: pd.Series) -> tuple[pl.Series, pd.CategoricalDtype | None
     return pl.from_pandas(series.reset_index(drop=True)).alias(name), None
 
 
+def numbers(series: pl.Series) -> np.ndarray | None:
+    """Numbers, booleans and category codes as numpy: int64 for integers without missing
+    values (exact), else float64 with NaN for missing; None for any other dtype."""
+    dtype = series.dtype
+    if dtype.is_integer() and series.null_count() == 0:
+        return series.to_numpy().astype(np.int64)
+    if dtype.is_numeric() or dtype == pl.Boolean:
+        return series.cast(pl.Float64).to_numpy()
+    return None
+
+
 def _table(df: pd.DataFrame) -> Table:
     schema = df.ww.schema
     columns, categories, nullable = [pl.Series(ROW, np.arange(len(df), dtype=np.int64))], {}, set()

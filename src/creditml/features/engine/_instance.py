@@ -23,7 +23,7 @@ import pandas as pd
 import polars as pl
 
 from creditml.features.engine import _kernels
-from creditml.features.engine._frames import Table
+from creditml.features.engine._frames import Table, numbers
 from creditml.features.engine._kernels import isnull
 from creditml.features.engine._plan import Path, Plan, column_of, hops, table_at
 
@@ -39,14 +39,10 @@ class _Rows:
 
 
 def _numpy(series: pl.Series) -> np.ndarray:
-    dtype = series.dtype
-    if isinstance(dtype, pl.Datetime):
+    if isinstance(series.dtype, pl.Datetime):
         return series.cast(pl.Datetime("ns")).to_numpy()
-    if dtype.is_integer() and series.null_count() == 0:
-        return series.to_numpy().astype(np.int64)
-    if dtype.is_numeric() or dtype == pl.Boolean:
-        return series.cast(pl.Float64).to_numpy()  # missing: NaN
-    return series.to_numpy().astype(object)
+    values = numbers(series)
+    return values if values is not None else series.to_numpy().astype(object)
 
 
 def _take(values: np.ndarray, positions: np.ndarray) -> np.ndarray:
@@ -101,6 +97,8 @@ class InstanceEvaluator:
         self._outputs: list | None = None
         self._output_columns: list[str] = []
         self._output_defaults: list = []
+        self._output_metas: list = []
+        self._output_numeric: list[int] = []
         self._programs = {path: self._compile(path) for path in self._order}
 
     def run(self, ids: np.ndarray, cutoffs: np.ndarray, outputs: list, fed: set) -> list[np.ndarray]:
@@ -109,10 +107,11 @@ class InstanceEvaluator:
             self._outputs, self._output_columns = outputs, [column_of(f) for f in outputs]
             # an instance its own dataframe does not show at the cutoff gets each feature's default
             self._output_defaults = [_fillable(f.default_value) for f in outputs]
-        cols, defaults = self._output_columns, self._output_defaults
+            self._output_metas = [self.plan.metas[((), c)] for c in self._output_columns]
+            self._output_numeric = [j for j, meta in enumerate(self._output_metas) if _is_numeric(meta)]
+        cols, defaults, metas, numeric = (self._output_columns, self._output_defaults, self._output_metas,
+                                          self._output_numeric)
         rows = [self._instance(i, c, cols, fed) or defaults for i, c in zip(ids, cutoffs)]
-        metas = [self.plan.metas[((), c)] for c in cols]
-        numeric = [j for j, meta in enumerate(metas) if _is_numeric(meta)]
         table = np.array([[row[j] for j in numeric] for row in rows], dtype="float64").reshape(len(rows), -1)
         out: list = [None] * len(outputs)
         for k, j in enumerate(numeric):

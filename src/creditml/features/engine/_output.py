@@ -9,6 +9,7 @@ from featuretools.computational_backends.utils import get_ww_types_from_features
 from woodwork.logical_types import (Age, AgeNullable, Boolean, BooleanNullable, Categorical, Double, Integer,
                                      IntegerNullable, Ordinal)
 
+from creditml.features.engine._frames import numbers
 from creditml.features.engine._meta import ColumnMeta
 
 _NULLABLE = {Age: AgeNullable, Boolean: BooleanNullable, Integer: IntegerNullable}
@@ -80,16 +81,12 @@ class Assembler:
 
 
 def _joined(pieces: list):
-    """One column from its chunks: numpy when numbers (missing as NaN), else a Polars Series."""
-    if all(isinstance(p, np.ndarray) for p in pieces):
+    """One column from its chunks (all numpy, or all Polars): numpy when numbers, else a Polars Series."""
+    if isinstance(pieces[0], np.ndarray):
         return pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
-    column = pl.concat([pl.Series(p) if isinstance(p, np.ndarray) else p for p in pieces]) if len(pieces) > 1 \
-        else pieces[0]
-    if column.dtype.is_integer() or column.dtype == pl.Boolean:
-        return column.to_numpy() if column.null_count() == 0 else column.cast(pl.Float64).to_numpy()
-    if column.dtype.is_float():
-        return column.cast(pl.Float64).to_numpy()
-    return column
+    column = pl.concat(pieces) if len(pieces) > 1 else pieces[0]
+    values = numbers(column)
+    return values if values is not None else column
 
 
 def _typed(column, meta: ColumnMeta, ltype, fed: bool):
