@@ -79,12 +79,12 @@ def max_relative_difference(ref: pd.DataFrame, got: pd.DataFrame) -> float:
 def one_instance_ms(features, es, cutoff_time, evaluator_max_instances: int | None = None,
                     calls: int = 100) -> list[float]:
     """Milliseconds of single-instance calls (after one warm-up that plans and indexes)."""
-    from creditml.features.engine import _api, calculate_feature_matrix
+    from contextlib import nullcontext
 
-    saved = _api.FEW_INSTANCES
-    if evaluator_max_instances is not None:
-        _api.FEW_INSTANCES = evaluator_max_instances
-    try:
+    from creditml.features.engine import calculate_feature_matrix
+    from creditml.features.engine._api import few_instances
+
+    with nullcontext() if evaluator_max_instances is None else few_instances(evaluator_max_instances):
         calculate_feature_matrix(features, es, cutoff_time.iloc[:1])
         times = []
         for i in range(calls):
@@ -93,8 +93,6 @@ def one_instance_ms(features, es, cutoff_time, evaluator_max_instances: int | No
             calculate_feature_matrix(features, es, one)
             times.append((time.perf_counter() - t0) * 1000)
         return times
-    finally:
-        _api.FEW_INSTANCES = saved
 
 
 def engine_only(scale: str) -> dict:

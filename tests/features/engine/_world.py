@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import warnings
-from contextlib import contextmanager
 
 import featuretools as ft
 import numpy as np
@@ -17,17 +16,11 @@ T0 = pd.Timestamp("2024-01-01")
 EVALUATORS = ("columnar", "instance")
 
 
-@contextmanager
 def evaluator(kind: str):
     """Force the engine's Polars evaluator (chunks) or its numpy one (instance by instance)."""
-    from creditml.features.engine import _api
+    from creditml.features.engine._api import few_instances
 
-    saved = _api.FEW_INSTANCES
-    _api.FEW_INSTANCES = 0 if kind == "columnar" else 10**9
-    try:
-        yield
-    finally:
-        _api.FEW_INSTANCES = saved
+    return few_instances(0 if kind == "columnar" else 10**9)
 
 
 def engine_matrices(features, es, cutoff_time, **kwargs) -> dict[str, pd.DataFrame]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import featuretools as ft
 import numpy as np
 import pandas as pd
@@ -15,6 +17,18 @@ from creditml.features.engine._plan import Planner, column_of
 
 DEFAULT_CHUNK_SIZE = 10_000
 FEW_INSTANCES = 16  # this many or fewer: numpy, instance by instance (a served request)
+
+
+@contextmanager
+def few_instances(limit: int):
+    """Route calls of up to ``limit`` instances to the numpy evaluator meanwhile (0: none),
+    so that tests and benchmarks can run either evaluator on the same input."""
+    global FEW_INSTANCES
+    saved, FEW_INSTANCES = FEW_INSTANCES, limit
+    try:
+        yield
+    finally:
+        FEW_INSTANCES = saved
 
 
 def _instances(cutoff_time: pd.DataFrame, target_df: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
