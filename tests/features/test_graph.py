@@ -67,6 +67,7 @@ def test_ring_member_exact_values(example):
     assert f["GRAPH_shared_customers_device"] == 3
     assert f["GRAPH_shared_apps_total"] == 3
     assert f["GRAPH_shared_customers_total"] == 3
+    assert f["GRAPH_shared_confirmed"] == 1  # R1 known at day 12; R2 only at day 20
     assert f["GRAPH_shared_apps_max_identifier"] == 3
     assert f["GRAPH_identifiers"] == 2
     # cutoff day 13.5: R3 (12.75) in the 1-day window, R2 (12.25) and R3 in 7 days
@@ -96,6 +97,7 @@ def test_dandelion_member_exact_values(example):
     assert f["GRAPH_shared_apps_device"] == 0
     assert f["GRAPH_shared_apps_phone"] == 0
     assert f["GRAPH_shared_apps_total"] == 4
+    assert f["GRAPH_shared_confirmed"] == 0  # B1 shares the broker number, but is known only at day 100
     assert f["GRAPH_shared_apps_max_identifier"] == 4
     assert f["GRAPH_shared_customers_max_identifier"] == 3
     assert f["GRAPH_identifiers"] == 3
@@ -346,6 +348,7 @@ def _reference(links, instances, applications, confirmations, settings, kinds):
         vals = set(mine["value"])
         f["GRAPH_shared_apps_total"] = len(sharers(vals))
         f["GRAPH_shared_customers_total"] = len(custs(sharers(vals)))
+        f["GRAPH_shared_confirmed"] = sum(1 for a in sharers(vals) if a in conf.index and conf[a] <= t)
         f["GRAPH_shared_apps_max_identifier"] = max([len(sharers({v})) for v in vals], default=0)
         f["GRAPH_shared_customers_max_identifier"] = max([len(custs(sharers({v}))) for v in vals], default=0)
         f["GRAPH_identifiers"] = len(vals)
@@ -395,6 +398,7 @@ def test_matches_naive_reference_on_random_graph():
     want = _reference(links, instances, applications, confirmations, SETTINGS, KINDS)[got.columns]
     pd.testing.assert_frame_equal(got, want.astype(float), check_exact=False, rtol=1e-12)
     assert got["GRAPH_group_apps"].max() > 3
+    assert got["GRAPH_shared_confirmed"].max() >= 1
 
 
 def test_common_identifier_cap_keeps_exact_per_identifier_counts():
@@ -480,6 +484,12 @@ def test_ignored_kinds_do_not_join_groups_but_still_count_as_shared(example):
     assert joined["GRAPH_group_apps"].iloc[0] == 5
     assert split["GRAPH_group_apps"].iloc[0] == 1
     assert split["GRAPH_shared_apps_contact_phone"].iloc[0] == joined["GRAPH_shared_apps_contact_phone"].iloc[0] == 4
+    # by day 120 B1's confirmation is known: a direct neighbour through the ignored kind still counts
+    later = inst.assign(cutoff=_day(120))
+    ignored = graph_features(links, later, applications,
+                             SETTINGS.model_copy(update={"group_ignore_kinds": ["contact_phone"]}), confirmations)
+    assert ignored["GRAPH_group_confirmed"].iloc[0] == 0
+    assert ignored["GRAPH_shared_confirmed"].iloc[0] == 1
 
 
 def test_every_feature_has_a_description(example):

@@ -40,6 +40,11 @@ Features (all float; ``k`` is an identifier kind, ``d`` a burst window in days)
     identifier to the cutoff; NaN when the instance has no kind-``k`` identifier.
 ``GRAPH_shared_apps_total`` / ``GRAPH_shared_customers_total``
     the same counts over all kinds (distinct, not a sum over kinds).
+``GRAPH_shared_confirmed``
+    distinct other applications sharing at least one identifier (any kind) with the
+    instance whose confirmation is known at the cutoff (``known_at <= t``): the
+    instance's direct neighbours already confirmed positive. Unlike the group counts,
+    this includes identifiers of ``group_ignore_kinds``.
 ``GRAPH_shared_apps_max_identifier`` / ``GRAPH_shared_customers_max_identifier``
     the largest number of other applications (customers) on one single identifier of
     the instance.
@@ -81,8 +86,8 @@ ones (by the time their link became visible) are enumerated, so that one public 
 cannot blow up time and memory. The per-identifier counts
 (``*_max_identifier`` for applications) stay exact, the ``shared_apps`` counts are
 raised to at least that exact per-identifier count, burst counts stay exact unless
-more than that many applications joined inside the window, and customer counts are
-lower bounds. The rule uses only data ``<= t``, so point-in-time safety is intact.
+more than that many applications joined inside the window, and customer and
+confirmed-neighbour counts are lower bounds. The rule uses only data ``<= t``, so point-in-time safety is intact.
 
 Computation
 -----------
@@ -138,6 +143,7 @@ def graph_feature_names(
     names.append(f"{PREFIX}shared_apps_total")
     if with_customers:
         names.append(f"{PREFIX}shared_customers_total")
+    names.append(f"{PREFIX}shared_confirmed")
     names.append(f"{PREFIX}shared_apps_max_identifier")
     if with_customers:
         names.append(f"{PREFIX}shared_customers_max_identifier")
@@ -430,12 +436,19 @@ def graph_features(
     out[f"{PREFIX}shared_apps_max_identifier"] = max_ident_apps
     kind_max_apps = _group_max(j_row[kinded] * n_kinds + j_kind[kinded], j_others[kinded], n_inst * n_kinds, 0.0)
 
-    # ---- shared and burst counts from enumerated pairs -------------------------------
+    # ---- shared, confirmed and burst counts from enumerated pairs ----------------------
+    conf_time = np.full(n_apps, np.iinfo(np.int64).max, dtype=np.int64)  # first known_at per application
+    if confirmations is not None and len(confirmations):
+        c_app = app_index.get_indexer(confirmations["instance_id"])
+        c_known = _to_ns(confirmations["known_at"], "confirmations", "known_at")
+        ok = (c_app >= 0) & (c_known != _NAT)
+        np.minimum.at(conf_time, c_app[ok], c_known[ok])
     shared_total = np.zeros(n_inst, dtype=np.int64)
     shared_kind = np.zeros(n_inst * n_kinds, dtype=np.int64)
     cust_total = np.zeros(n_inst, dtype=np.int64)
     cust_kind = np.zeros(n_inst * n_kinds, dtype=np.int64)
     cust_ident = np.zeros(len(j_row), dtype=np.int64)
+    shared_confirmed = np.zeros(n_inst, dtype=np.int64)
     bursts = {int(d): np.zeros(n_inst, dtype=np.int64) for d in s.burst_days}
 
     j_lo = np.maximum(j_start, j_pos - (max_neighbours_per_identifier + 1))
@@ -458,6 +471,7 @@ def graph_features(
         ro = _unique(j_row[pj] * span_app + other)
         r, o = ro // span_app, ro % span_app
         shared_total += np.bincount(r, minlength=n_inst)
+        shared_confirmed += np.bincount(r[conf_time[o] <= cutoff[r]], minlength=n_inst)
         for d, acc in bursts.items():
             recent = app_time[o] > cutoff[r] - d * NS_PER_DAY
             acc += np.bincount(r[recent], minlength=n_inst)
@@ -475,6 +489,7 @@ def graph_features(
     # very common identifiers: never report fewer sharers than one identifier has exactly
     shared_kind = np.maximum(shared_kind, kind_max_apps).reshape(n_inst, n_kinds)
     out[f"{PREFIX}shared_apps_total"] = np.maximum(shared_total, max_ident_apps)
+    out[f"{PREFIX}shared_confirmed"] = shared_confirmed
     cust_kind = cust_kind.reshape(n_inst, n_kinds)
     for kcode, kind in enumerate(kinds):
         k = _kind_label(kind)
@@ -488,12 +503,6 @@ def graph_features(
         out[f"{PREFIX}burst_apps_{d}d"] = acc
 
     # ---- connected groups -------------------------------------------------------------
-    conf_time = np.full(n_apps, np.iinfo(np.int64).max, dtype=np.int64)  # first known_at per application
-    if confirmations is not None and len(confirmations):
-        c_app = app_index.get_indexer(confirmations["instance_id"])
-        c_known = _to_ns(confirmations["known_at"], "confirmations", "known_at")
-        ok = (c_app >= 0) & (c_known != _NAT)
-        np.minimum.at(conf_time, c_app[ok], c_known[ok])
     # connected groups use only the kinds that may join them (settings.group_ignore_kinds)
     g_edges = sight[sight["grouped"]].groupby(["val", "app"], sort=False, as_index=False)["vis"].min()
     g_edges = g_edges.sort_values(["val", "vis", "app"], kind="stable", ignore_index=True)
@@ -545,6 +554,7 @@ def _chunks(rows: np.ndarray, lengths: np.ndarray, budget: int):
 _DESCRIPTIONS = {
     "shared_apps_total": "other applications sharing any identifier with this one",
     "shared_customers_total": "other customers sharing any identifier with this application",
+    "shared_confirmed": "other applications sharing any identifier with this one, already confirmed as fraud",
     "shared_apps_max_identifier": "most other applications on one single identifier of this application",
     "shared_customers_max_identifier": "most other customers on one single identifier of this application",
     "identifiers": "distinct identifiers of this application",
