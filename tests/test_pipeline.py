@@ -10,10 +10,13 @@ import sys
 import time
 from pathlib import Path
 
+import mlflow
+import numpy as np
 import optuna
 import pandas as pd
 import pytest
 import yaml
+from sklearn.metrics import roc_auc_score
 from mlflow.tracking import MlflowClient
 from typer.testing import CliRunner
 
@@ -95,11 +98,14 @@ print(json.dumps({{"served": float(out.probability[0]), "offline": float(predict
     assert all({"feature", "description", "value", "contribution"} <= set(r) for r in got["reasons"])
 
 
-def test_cross_validated_tuning_records_its_folds(small_world, tmp_path, monkeypatch):
+@pytest.mark.parametrize("final_fit", ["train", "train+validation"])
+def test_cross_validated_tuning_records_its_folds_and_sizes_the_final_fit(small_world, tmp_path, monkeypatch,
+                                                                          final_fit):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     monkeypatch.chdir(tmp_path)
     args = ["run", str(PIPELINES / "collection_cure.yaml"), "--dataset", str(small_world), "--json"]
-    for override in SMALL + ["tuning.cv_folds=2", f"tuning.storage=sqlite:///{tmp_path / 'optuna.db'}"]:
+    for override in SMALL + ["tuning.cv_folds=2", f"tuning.storage=sqlite:///{tmp_path / 'optuna.db'}",
+                             f"training.final_fit={final_fit}"]:
         args += ["--set", override]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
@@ -114,6 +120,26 @@ def test_cross_validated_tuning_records_its_folds(small_world, tmp_path, monkeyp
     assert all(f["train_until"] < f["validation_from"] for f in recorded["cv_folds"])
     study = optuna.load_study(study_name=summary["study"], storage=f"sqlite:///{tmp_path / 'optuna.db'}")
     assert study.user_attrs["cv_folds"] == recorded["cv_folds"]
+
+    # the final fit takes the CV optimum scaled to the rows it trains on, not early stopping on validation
+    predictions = pd.read_parquet(client.download_artifacts(summary["run_id"], "evaluation/predictions.parquet",
+                                                            str(tmp_path)))
+    n_fit = int(predictions.split.isin(final_fit.split("+")).sum())
+    fold_train = np.mean([f["train_instances"] for f in recorded["cv_folds"]])
+    cv_best = study.best_trial.user_attrs["best_iteration"] + 1
+    rounds = round(cv_best * n_fit / fold_train)
+    assert recorded["best_iteration"] == rounds - 1 == run.data.metrics["best_iteration"]
+    assert recorded["final_fit"].startswith(f"{rounds} rounds: the CV optimum ({cv_best}) x ")
+    model = mlflow.pyfunc.load_model(f"models:/{summary['model_name']}/{summary['version']}").unwrap_python_model()
+    assert model.bundle.booster.num_boosted_rounds() == rounds
+
+    # each split's metrics come from held-out predictions; validation is the training-split fit's when refit
+    valid = predictions[predictions.split == "validation"]
+    assert run.data.metrics["validation_auc"] == pytest.approx(roc_auc_score(valid.label, valid.evaluation_probability))
+    refit = not np.allclose(valid.evaluation_probability, valid.probability)
+    assert refit == (final_fit == "train+validation")
+    other = predictions[predictions.split != "validation"]
+    assert np.array_equal(other.evaluation_probability, other.probability)
 
 
 def _write_pipeline(tmp: Path, small_world: Path, **changes) -> Path:
@@ -137,6 +163,9 @@ def _write_pipeline(tmp: Path, small_world: Path, **changes) -> Path:
     ({"training.min_positives": 100000}, r"too few positives to train and evaluate \(need at least 100000 per split"),
     ({"tuning.cv_folds": 1}, r"tuning\.cv_folds: Value error, expected 0 \(score trials on the validation split\)"),
     ({"tuning.cv_folds": 60}, r"tuning\.cv_folds=60 cuts the training split into 61 time blocks"),
+    ({"training.final_fit": "train+validation"},
+     r"training\.final_fit: 'train\+validation' takes its round count from forward-chaining CV, but "
+     r"tuning\.cv_folds is 0"),
 ])
 def test_bad_configs_fail_before_any_mlflow_run(tmp_path, small_world, monkeypatch, change, message):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")

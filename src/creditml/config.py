@@ -342,8 +342,10 @@ class TuningSettings(_Strict):
     ``cv_folds: 0`` scores a trial on the validation split. ``cv_folds: k`` (k >= 2) scores
     it by the mean AUC over k forward-chaining folds of the training split: the training
     instances are cut by cutoff time into k + 1 blocks, and fold i trains on blocks 0..i
-    and validates on block i + 1. The validation split is then never seen by the search;
-    it only early-stops the final fit (on the whole training split) and reports on it.
+    and validates on block i + 1. The validation split is then never seen by the search,
+    and the final fit (on the whole training split) takes the CV optimum's round count
+    scaled to the training split's size instead of early stopping on it, so it stays a
+    held-out period (``modeling.train.final_rounds``).
     """
 
     n_trials: int = Field(30, ge=1)
@@ -385,6 +387,9 @@ class TrainingSettings(_Strict):
     backend: Literal["local", "dask"] = "local"
     dask_scheduler: str | None = None  # default: features.dask_scheduler, then $DASK_SCHEDULER_ADDRESS
     min_positives: int = Field(30, ge=1)  # fewer positives in any split: stop before anything is logged
+    # "train+validation": the registered model is refit on both splits (needs tuning.cv_folds); the
+    # validation metrics are then those of the same recipe fit on the training split only
+    final_fit: Literal["train", "train+validation"] = "train"
 
 
 class RegistrySettings(_Strict):
@@ -419,6 +424,15 @@ class PipelineConfig(_Strict):
     registry: RegistrySettings | None = None
     gates: GateSettings = Field(default_factory=GateSettings)
     seed: int = 0
+
+    @model_validator(mode="after")
+    def _refit_needs_folds(self) -> "PipelineConfig":
+        if self.training.final_fit == "train+validation" and not self.tuning.cv_folds:
+            raise ValueError(
+                "training.final_fit: 'train+validation' takes its round count from forward-chaining CV, but "
+                "tuning.cv_folds is 0; set tuning.cv_folds to 2 or more, or training.final_fit to 'train'"
+            )
+        return self
 
 
 def _set_path(data: dict, dotted: str, value: Any) -> None:

@@ -14,7 +14,7 @@ from sklearn.metrics import roc_auc_score
 from creditml.config import ParamRange, PipelineConfig, TaskSpec, TuningSettings
 from creditml.errors import ConfigError, CreditmlError
 from creditml.modeling.splits import describe_folds, forward_chaining_folds
-from creditml.modeling.train import check_folds, study_name_for
+from creditml.modeling.train import check_folds, final_rounds, study_name_for
 from creditml.modeling.tuning import tune
 
 
@@ -120,3 +120,17 @@ def test_cross_validated_objective_is_the_mean_auc_over_the_folds(tmp_path):
         booster = xgb.train(params, dtrain.slice(train), num_boost_round=result.best_iteration + 1)
         aucs.append(roc_auc_score(y[valid], booster.predict(dtrain.slice(valid))))
     assert result.best_value == pytest.approx(np.mean(aucs), abs=1e-6)
+
+
+def test_final_round_count_scales_the_cv_optimum_to_the_rows_of_the_final_fit():
+    times = pd.Series(pd.date_range("2020-01-01", periods=100, freq="D"))
+    folds = forward_chaining_folds(times, 4)  # the folds train on 20, 40, 60 and 80 instances
+    rounds, why = final_rounds(cv_best_iteration=29, folds=folds, n_fit=100, max_rounds=2000)
+    assert rounds == 60  # 30 rounds at the CV optimum x 100 / 50
+    assert why == ("60 rounds: the CV optimum (30) x 2.00 (training split / mean fold training size); "
+                   "no early stopping, the validation split stays held out")
+    rounds, why = final_rounds(29, folds, n_fit=125, max_rounds=2000, fit_on="train+validation")
+    assert rounds == 75
+    assert why.startswith("75 rounds: the CV optimum (30) x 2.50 (training + validation splits / mean fold "
+                          "training size); refit on both")
+    assert final_rounds(999, folds, 100, max_rounds=1500)[0] == 1500

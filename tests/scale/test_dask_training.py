@@ -52,3 +52,16 @@ def test_dask_final_fit_is_within_0005_auc_of_the_local_fit(dask_cluster):
     auc_dask = roc_auc_score(y[test], booster.predict(dtest, iteration_range=(0, best + 1)))
     assert auc_local > 0.75
     assert abs(auc_dask - auc_local) < 0.005, (auc_local, auc_dask)
+
+
+def test_dask_final_fit_with_a_round_count_fits_exactly_that_many_rounds(dask_cluster):
+    X, y, split = _synthetic(n=6_000)
+    names = list(X.columns)
+    categories = fit_categories(X.loc[(split == "train").values])
+    frame = model_frame(X, names, categories)
+    params = {"objective": "binary:logistic", "eval_metric": "auc", "tree_method": "hist", "seed": 0,
+              "verbosity": 0, "max_cat_to_onehot": 1, "max_depth": 3, "nthread": 1}
+    booster, best = fit_final_dask(frame, y, split, params, TuningSettings(), dask_cluster.scheduler_address,
+                                   feature_names=positional_names(names),
+                                   feature_types=feature_types(names, categories), rounds=37)
+    assert booster.num_boosted_rounds() == 37 and best == 36

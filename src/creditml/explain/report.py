@@ -288,7 +288,9 @@ def _tuning(inputs: ReportInputs) -> dict:
     return {"study": summary.get("study", ""),
             "best_auc": summary.get("best_validation_auc", summary.get("best_cv_auc", math.nan)),
             "objective": summary.get("objective", "AUC on the validation split"),
-            "best_iteration": summary.get("best_iteration"), "best_params": sorted((summary.get("best_params") or {}).items()),
+            "best_iteration": summary.get("best_iteration"),
+            "final_fit": summary.get("final_fit", "early stopping on the validation split"),
+            "best_params": sorted((summary.get("best_params") or {}).items()),
             "n_trials": len(trials), "states": states, "importance": importance,
             "resumed": summary.get("resumed_trials", 0)}
 

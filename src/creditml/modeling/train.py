@@ -30,10 +30,13 @@ class TrainedModel:
     categories: dict[str, list[str]]
     params: dict
     best_iteration: int
-    predictions: pd.DataFrame  # index = instance id: split, label, probability, cutoff_time
+    # index = instance id: split, label, probability (the registered model's), evaluation_probability (what the
+    # split's metrics use: the same except on validation under training.final_fit: train+validation), cutoff_time
+    predictions: pd.DataFrame
     metrics: dict[str, SplitMetrics]
     tuning: TuningResult
     monotone: dict[str, int] = field(default_factory=dict)  # feature name -> declared direction
+    final_fit: str = "early stopping on the validation split"  # how the final round count was chosen
 
 
 def check_trainable(labels: pd.Series, split: pd.Series, min_positives: int, task: str) -> None:
@@ -125,8 +128,36 @@ def training_inputs(matrix: pd.DataFrame, labels: pd.Series, split: pd.Series, t
                           base_params(cfg.tuning, cfg.seed, monotone), monotone, folds, summary)
 
 
+def final_rounds(cv_best_iteration: int, folds: list[tuple[np.ndarray, np.ndarray]], n_fit: int,
+                 max_rounds: int, fit_on: str = "train") -> tuple[int, str]:
+    """The final fit's round count when trials were scored on forward-chaining folds, and why.
+
+    The CV optimum was found for models trained on the folds' training blocks; the final
+    model trains on ``n_fit`` rows (the training split, or the training and validation
+    splits for ``fit_on="train+validation"``), so the count is scaled by ``n_fit`` over
+    the folds' mean training size. No early stopping: the validation split is not used
+    to choose anything.
+    """
+    best = cv_best_iteration + 1
+    scale = n_fit / float(np.mean([len(train) for train, _ in folds]))
+    rounds = int(min(max(round(best * scale), 1), max_rounds))
+    if fit_on == "train":
+        rows, after = "training split", "no early stopping, the validation split stays held out"
+    else:
+        rows, after = ("training + validation splits", "refit on both; the validation metrics are the same "
+                       "recipe's fit on the training split alone")
+    return rounds, f"{rounds} rounds: the CV optimum ({best}) x {scale:.2f} ({rows} / mean fold training size); {after}"
+
+
 def train_model(features: FeatureResult, cfg: PipelineConfig, *, storage: str, data_fingerprint: str,
                 on_trial=None) -> TrainedModel:
+    """Tune, fit the final model and evaluate it on every split.
+
+    With ``training.final_fit: train+validation`` two boosters are fit with the same
+    parameters: one on the training split (its validation predictions give the
+    validation metrics, a held-out period) and the registered one on both splits (its
+    predictions give every other figure and the ``probability`` column).
+    """
     labels, split = features.instances.labels, features.split
     inputs = training_inputs(features.matrix[features.selected], labels, split, features.instances.times, cfg)
     names, categories, frame, fixed, monotone = (inputs.features, inputs.categories, inputs.frame, inputs.fixed,
@@ -136,28 +167,52 @@ def train_model(features: FeatureResult, cfg: PipelineConfig, *, storage: str, d
                   study_name=study_name_for(cfg, data_fingerprint, names), fixed=fixed, on_trial=on_trial,
                   folds=inputs.folds, fold_summary=inputs.fold_summary)
     params = {**fixed, **tuning.best_params}
-    if cfg.training.backend == "dask":
-        from creditml.scale._cluster import scheduler_address
-        from creditml.scale.dask_training import fit_final_dask
+    meta = {"feature_names": positional_names(names), "feature_types": feature_types(names, categories)}
 
-        address = scheduler_address(cfg.training.dask_scheduler or cfg.features.dask_scheduler,
-                                    "training.dask_scheduler")
-        booster, best_iteration = fit_final_dask(frame, labels.values, split.values, params, cfg.tuning, address,
-                                                 feature_names=positional_names(names),
-                                                 feature_types=feature_types(names, categories))
-    else:
-        booster = xgb.train(params, dtrain, num_boost_round=cfg.tuning.max_boost_rounds,
-                            evals=[(dvalid, "validation")], early_stopping_rounds=cfg.tuning.early_stopping_rounds,
-                            verbose_eval=False)
-        best_iteration = int(booster.best_iteration)
-    full = xgb.DMatrix(frame, enable_categorical=True, feature_names=positional_names(names),
-                       feature_types=feature_types(names, categories))
-    margin = booster.predict(full, output_margin=True, iteration_range=(0, best_iteration + 1))
-    proba = 1.0 / (1.0 + np.exp(-margin.astype("float64")))  # as the served model computes it
+    def fit(fit_on: str) -> tuple[xgb.Booster, int, str]:
+        rows = split.isin(fit_on.split("+")).to_numpy()
+        rounds, how = None, TrainedModel.final_fit
+        if inputs.folds:
+            rounds, how = final_rounds(tuning.best_iteration, inputs.folds, int(rows.sum()),
+                                       cfg.tuning.max_boost_rounds, fit_on)
+        if cfg.training.backend == "dask":
+            from creditml.scale._cluster import scheduler_address
+            from creditml.scale.dask_training import fit_final_dask
+
+            address = scheduler_address(cfg.training.dask_scheduler or cfg.features.dask_scheduler,
+                                        "training.dask_scheduler")
+            parts = np.where(rows, "train", "held_out") if rounds else split.to_numpy()
+            booster, best = fit_final_dask(frame, labels.values, parts, params, cfg.tuning, address, rounds=rounds,
+                                           **meta)
+        elif rounds:
+            data = dtrain if fit_on == "train" else xgb.DMatrix(frame.loc[rows], label=labels[rows].values,
+                                                                enable_categorical=True, **meta)
+            booster, best = xgb.train(params, data, num_boost_round=rounds), rounds - 1
+        else:
+            booster = xgb.train(params, dtrain, num_boost_round=cfg.tuning.max_boost_rounds,
+                                evals=[(dvalid, "validation")],
+                                early_stopping_rounds=cfg.tuning.early_stopping_rounds, verbose_eval=False)
+            best = int(booster.best_iteration)
+        return booster, best, how
+
+    full = xgb.DMatrix(frame, enable_categorical=True, **meta)
+
+    def probability(booster: xgb.Booster, best: int) -> np.ndarray:
+        margin = booster.predict(full, output_margin=True, iteration_range=(0, best + 1))
+        return 1.0 / (1.0 + np.exp(-margin.astype("float64")))  # as the served model computes it
+
+    booster, best_iteration, final_fit = fit(cfg.training.final_fit)
+    proba = probability(booster, best_iteration)
+    evaluated = proba.copy()  # what each split's metrics are computed from
+    if cfg.training.final_fit == "train+validation":
+        valid = (split == "validation").to_numpy()
+        evaluated[valid] = probability(*fit("train")[:2])[valid]
     predictions = pd.DataFrame({"split": split.values, "label": labels.values, "probability": proba,
+                                "evaluation_probability": evaluated,
                                 "cutoff_time": features.instances.times.values}, index=labels.index)
     metrics = {s: evaluate(predictions.loc[predictions.split == s, "label"].to_numpy(),
-                           predictions.loc[predictions.split == s, "probability"].to_numpy(),
+                           predictions.loc[predictions.split == s, "evaluation_probability"].to_numpy(),
                            task_kind=cfg.task.kind, seed=cfg.seed) for s in SPLITS}
     direction = {names[int(k[1:])]: v for k, v in monotone.items()}
-    return TrainedModel(booster, names, categories, params, best_iteration, predictions, metrics, tuning, direction)
+    return TrainedModel(booster, names, categories, params, best_iteration, predictions, metrics, tuning, direction,
+                        final_fit)

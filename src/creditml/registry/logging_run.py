@@ -91,7 +91,8 @@ def log_pipeline_run(cfg: PipelineConfig, dataset: Dataset, features: FeatureRes
                 else {"best_validation_auc": tuning.best_value})
         tracking.log_json({"study": tuning.study_name, "storage": tuning.storage, "objective": tuning.objective,
                            "best_params": tuning.best_params, **best,
-                           "best_iteration": trained.best_iteration, "param_importance": tuning.param_importance,
+                           "best_iteration": trained.best_iteration, "final_fit": trained.final_fit,
+                           "param_importance": tuning.param_importance,
                            "resumed_trials": tuning.resumed_trials, "sampler_seed": cfg.seed,
                            "monotone_constraints": trained.monotone},
                           "tuning/summary.json")
@@ -101,7 +102,8 @@ def log_pipeline_run(cfg: PipelineConfig, dataset: Dataset, features: FeatureRes
         tracking.log_text(figure_to_svg(calibration_plot(trained.metrics)), "evaluation/calibration.svg")
         tracking.log_text(figure_to_svg(lift_plot(trained.metrics)), "evaluation/lift.svg")
         y = {s: trained.predictions.loc[trained.predictions.split == s, "label"].to_numpy() for s in trained.metrics}
-        p = {s: trained.predictions.loc[trained.predictions.split == s, "probability"].to_numpy() for s in trained.metrics}
+        p = {s: trained.predictions.loc[trained.predictions.split == s, "evaluation_probability"].to_numpy()
+             for s in trained.metrics}
         tracking.log_text(figure_to_svg(roc_plot(y, p)), "evaluation/roc.svg")
         tracking.log_frame(explain_sample(features, cfg.seed), "explain/shap_sample.parquet")
         tracking.log_json(record, "serving/example_record.json")

@@ -2,7 +2,7 @@
 
 Same inputs and result as the local final fit in ``creditml.modeling.train``: the model
 frame (positional columns, training categories), the tuned parameters, early stopping
-on the validation split; returns the Booster and its best iteration. The rows are
+on the validation split (or a given round count); returns the Booster and its best iteration. The rows are
 partitioned into Dask dataframes and the workers build a ``DaskQuantileDMatrix`` each.
 """
 
@@ -27,8 +27,11 @@ def _partitioned(frame: pd.DataFrame, labels: np.ndarray, partitions: int):
 def fit_final_dask(frame: pd.DataFrame, labels: pd.Series | np.ndarray, split: pd.Series | np.ndarray,
                    params: dict, settings: TuningSettings, scheduler_address: str, *,
                    feature_names: list[str] | None = None, feature_types: list[str] | None = None,
-                   partitions: int | None = None):
+                   partitions: int | None = None, rounds: int | None = None):
     """Fit on the ``train`` rows with early stopping on ``validation``; return ``(booster, best_iteration)``.
+
+    ``rounds`` fits exactly that many rounds instead, without early stopping
+    (``tuning.cv_folds``: see :func:`creditml.modeling.train.final_rounds`).
 
     ``frame`` is ``modeling.frame.model_frame`` output for all instances, ``split`` their
     split names (aligned by position), ``params`` the fixed plus tuned parameters.
@@ -47,9 +50,12 @@ def fit_final_dask(frame: pd.DataFrame, labels: pd.Series | np.ndarray, split: p
         X_valid, y_valid = _partitioned(frame.loc[valid], labels[valid], n)
         kwargs = {"enable_categorical": True, "feature_names": feature_names, "feature_types": feature_types}
         dtrain = dxgb.DaskQuantileDMatrix(client, X_train, y_train, **kwargs)
-        dvalid = dxgb.DaskQuantileDMatrix(client, X_valid, y_valid, ref=dtrain, **kwargs)
-        output = dxgb.train(client, params, dtrain, num_boost_round=settings.max_boost_rounds,
-                            evals=[(dvalid, "validation")], early_stopping_rounds=settings.early_stopping_rounds,
-                            verbose_eval=False)
+        if rounds:
+            output = dxgb.train(client, params, dtrain, num_boost_round=rounds)
+        else:
+            dvalid = dxgb.DaskQuantileDMatrix(client, X_valid, y_valid, ref=dtrain, **kwargs)
+            output = dxgb.train(client, params, dtrain, num_boost_round=settings.max_boost_rounds,
+                                evals=[(dvalid, "validation")], early_stopping_rounds=settings.early_stopping_rounds,
+                                verbose_eval=False)
     booster: xgb.Booster = output["booster"]
-    return booster, int(booster.best_iteration)
+    return booster, (rounds - 1 if rounds else int(booster.best_iteration))
