@@ -19,10 +19,11 @@ import pytest
 from creditml.serving.process import free_port, stop, wait_http  # noqa: F401  (the tests use them)
 from tests.conftest import PIPELINES
 
-# tuning.cv_folds=0: the tiny world has too few frauds for the fraud pipeline's four time blocks
+# tuning.cv_folds=0: the tiny world has too few frauds for the fraud pipeline's four time blocks, and
+# without folds there is no CV round count to refit on train + validation with
 SMALL = ["features.max_candidates=150", "tuning.n_trials=2", "selection.max_selected=30",
          "tuning.max_boost_rounds=200", "tuning.early_stopping_rounds=20", "training.min_positives=5",
-         "tuning.cv_folds=0"]
+         "tuning.cv_folds=0", "training.final_fit=train"]
 # a tiny model on a tiny world cannot meet production gates; these are test settings, not tags
 RELAXED_GATES = ["gates.min_test_auc=0", "gates.min_test_ks=0", "gates.max_auc_drop=1", "gates.max_score_psi=100",
                  "gates.max_calibration_error=1", "gates.min_fairness_ratio=0"]
