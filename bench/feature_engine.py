@@ -42,7 +42,7 @@ def setup(scale: str):
     from creditml.data.synthetic import generate_world
     from creditml.features.dfs import build_candidates
     from creditml.features.entityset import build_entityset
-    from creditml.modeling.splits import time_split
+    from creditml.splits import time_split
     from creditml.tasks import build_instances
 
     world = REPO / "data" / f"world-{scale}"

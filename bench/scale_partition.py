@@ -72,8 +72,8 @@ def measure(world: Path, n_instances: int, rounds: int) -> dict:
     from creditml.features.compute import compute_matrix
     from creditml.features.dfs import build_candidates
     from creditml.features.entityset import build_entityset
-    from creditml.modeling.frame import fit_categories, model_frame
-    from creditml.modeling.splits import time_split
+    from creditml.model.frame import fit_categories, model_frame
+    from creditml.splits import time_split
     from creditml.tasks import build_instances
 
     cfg = load_pipeline_config(REPO / "pipelines" / "credit_default.yaml", dataset=world)

@@ -61,8 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     import httpx
     from mlflow.tracking import MlflowClient
 
-    from creditml.registry import store, tracking
-    from creditml.serving.registry_watch import champion_versions, load_bundle
+    from creditml.registry import open_registry, tracking
+    from creditml.serving.champions import champion_versions, load_bundle
 
     tracking.configure()
     champions = champion_versions(MlflowClient())
@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         http = httpx.Client(timeout=60)
         for name, (task, version, run_id) in champions.items():
             bundle = load_bundle(f"models:/{name}/{version}")
-            record = json.loads(Path(store.download_artifact(run_id, "serving/example_record.json")).read_text())
+            record = json.loads(Path(open_registry().download_artifacts(run_id, "serving/example_record.json")).read_text())
             bundle.score([record])  # warm-up
             local = []
             for _ in range(args.requests):

@@ -7,7 +7,6 @@ if logging itself fails.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import tempfile
 from dataclasses import dataclass
@@ -18,12 +17,13 @@ import pandas as pd
 
 from creditml.config import PipelineConfig
 from creditml.data import load_dataset
-from creditml.features.pipeline import FeatureResult, build_features
-from creditml.modeling.train import TrainedModel, check_folds, check_trainable, train_model
-from creditml.serving.bundle import ModelBundle
+from creditml.data.fingerprint import data_fingerprint
+from creditml.features.pipeline import build_features
+from creditml.modeling.train import check_folds, check_trainable, make_bundle, train_model
 from creditml.modeling.assessment import assess
-from creditml.modeling.splits import time_split
-from creditml.registry.gates import evaluate_gates
+from creditml.splits import time_split
+from creditml.modeling.gates import evaluate_gates
+from creditml.scale.backends import backends_for
 from creditml.tasks import build_instances
 
 
@@ -48,17 +48,6 @@ class RunSummary:
         return json.dumps(self.__dict__, default=float)
 
 
-def data_fingerprint(cfg) -> str:
-    """SHA-256 over every declared table file (name and bytes)."""
-    digest = hashlib.sha256()
-    for name in sorted(cfg.tables):
-        digest.update(name.encode())
-        with open(cfg.path_of(name), "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(chunk)
-    return digest.hexdigest()[:16]
-
-
 def oracle_auc(dataset_dir: Path, task: str, predictions: pd.DataFrame) -> float | None:
     """AUC of the generator's true probabilities on the same out-of-time instances."""
     path = dataset_dir / "oracle.parquet"
@@ -73,19 +62,6 @@ def oracle_auc(dataset_dir: Path, task: str, predictions: pd.DataFrame) -> float
     if len(common) < len(test) * 0.9:
         return None
     return float(roc_auc_score(test.loc[common, "label"], oracle.loc[common, "probability"]))
-
-
-def make_bundle(features: FeatureResult, trained: TrainedModel, dataset) -> ModelBundle:
-    from creditml.serving.records import key_kinds
-
-    cfg = features.config
-    return ModelBundle(
-        key_kinds=key_kinds(dataset.config, dataset.tables),
-        dataset=dataset.config, task=cfg.task, features_settings=cfg.features,
-        definitions=features.selected_definitions, features=trained.features, categories=trained.categories,
-        booster=trained.booster, best_iteration=trained.best_iteration, scoring=cfg.scoring,
-        descriptions=features.all_descriptions(), engine=cfg.features.engine,
-    )
 
 
 def preflight(cfg: PipelineConfig):
@@ -106,12 +82,14 @@ def run_pipeline(cfg: PipelineConfig, progress: Callable[[str], None] | None = N
     say = progress or (lambda step: None)
     dataset = preflight(cfg)
     fingerprint = data_fingerprint(dataset.config)
-    features = build_features(cfg, dataset=dataset, progress=say)
+    backends = backends_for(cfg)
+    features = build_features(cfg, dataset=dataset, progress=say, backend=backends.matrix)
     uri = tracking.configure()
     storage = tracking.optuna_storage(cfg.tuning.storage)
     say(f"tuning XGBoost ({cfg.tuning.n_trials} trials)")
     trained = train_model(features, cfg, storage=storage, data_fingerprint=fingerprint,
-                          on_trial=lambda done, total: say(f"tuning XGBoost: trial {done}/{total}"))
+                          on_trial=lambda done, total: say(f"tuning XGBoost: trial {done}/{total}"),
+                          final_fit=backends.final_fit)
     bundle = make_bundle(features, trained, dataset)
     oracle = oracle_auc(Path(cfg.dataset).parent, cfg.task.name, trained.predictions)
     say("measuring the gates")

@@ -9,7 +9,7 @@ import xgboost as xgb
 
 from creditml.config import ScoringSettings, TaskSpec
 from creditml.explain.report import ReportInputs
-from creditml.modeling.frame import feature_types, fit_categories, model_frame, positional_names
+from creditml.model.frame import feature_types, fit_categories, model_frame, positional_names
 from creditml.modeling.metrics import evaluate
 
 CITIES = ["north", "south", "east", "west"]

@@ -6,7 +6,8 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from creditml.config import load_pipeline_config
-from creditml.explain.inputs import REPORT_ARTIFACT, ModelVersionNotFound, load_report_inputs, write_report
+from creditml.registry import RegistryError
+from creditml.registry.reports import REPORT_ARTIFACT, load_report_inputs, write_report
 from creditml.explain.report import SECTIONS
 from tests.conftest import PIPELINES
 from tests.explain import chromium
@@ -68,7 +69,7 @@ def test_inputs_carry_lineage_and_protected_groups(store):
 
 def test_unknown_version_and_model_say_what_exists(store):
     name, version, _, _ = store
-    with pytest.raises(ModelVersionNotFound, match=rf"model '{name}' has no version 7; versions: {version}$"):
+    with pytest.raises(RegistryError, match=rf"model '{name}' has no version 7; versions: {version}$"):
         load_report_inputs(name, "7")
-    with pytest.raises(ModelVersionNotFound, match=rf"no registered model 'nope' .*registered models: {name}\."):
+    with pytest.raises(RegistryError, match=rf"model 'nope' is not registered at .*; registered models: {name}\."):
         load_report_inputs("nope", "1")

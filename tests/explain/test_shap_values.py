@@ -6,8 +6,9 @@ import shap
 import xgboost as xgb
 
 from creditml.explain.shap_values import (AdditivityError, importance_stability, mean_abs_importance, monotonicity,
-                                          shap_values, top_risk_contributors)
-from creditml.modeling.frame import model_frame
+                                          shap_values)
+from creditml.model.reasons import top_risk_contributors
+from creditml.model.frame import model_frame
 from tests.explain.conftest import fit, random_frame
 
 

@@ -16,7 +16,8 @@ from creditml.data import load_dataset
 from creditml.features.compute import compute_matrix
 from creditml.features.dfs import build_candidates
 from creditml.features.entityset import build_entityset
-from creditml.features.pipeline import _graph_args, fix_graph_kinds
+from creditml.features.inputs import graph_inputs
+from creditml.features.pipeline import fix_graph_kinds
 from creditml.tasks import build_instances
 from tests.conftest import PIPELINES, WORLD_TASKS
 from tests.features.engine._world import EVALUATORS, evaluator
@@ -32,7 +33,9 @@ def _features(dataset, cfg, candidates, instances, chosen):
 
         sub = type(instances)(instances.task, instances.index_name, cutoff.reset_index(drop=True),
                               instances.labels.loc[cutoff[instances.index_name]], instances.as_of, {})
-        graph = graph_features(*_graph_args(dataset, cfg, sub))
+        links, inst, applications, confirmations = graph_inputs(dataset, cfg.task.target, cfg.features.graph,
+                                                               sub.cutoff_time)
+        graph = graph_features(links, inst, applications, cfg.features.graph, confirmations)
         graph.index = matrix.index
         matrix = pd.concat([matrix, graph], axis=1)
     return matrix

@@ -21,7 +21,7 @@ from creditml.modeling.plots import (
     roc_plot,
     score_distribution_plot,
 )
-from creditml.modeling.scorecard import ScoreScale
+from creditml.model.scorecard import ScoreScale
 
 
 @pytest.fixture(scope="module")

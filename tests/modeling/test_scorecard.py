@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from creditml.modeling.scorecard import ScoreScale
+from creditml.model.scorecard import ScoreScale
 
 
 def test_base_odds_score_base_points():

@@ -13,7 +13,7 @@ from sklearn.metrics import roc_auc_score
 
 from creditml.config import ParamRange, PipelineConfig, TaskSpec, TuningSettings
 from creditml.errors import ConfigError, CreditmlError
-from creditml.modeling.splits import describe_folds, forward_chaining_folds
+from creditml.splits import describe_folds, forward_chaining_folds
 from creditml.modeling.train import check_folds, final_rounds, study_name_for
 from creditml.modeling.tuning import tune
 

@@ -8,10 +8,9 @@ from typer.testing import CliRunner
 
 from creditml.cli import app
 from creditml.config import GateSettings
-from creditml.registry import store, tracking
-from creditml.registry.gates import GateInputs, evaluate_gates
+from creditml.registry import RegistryError, open_registry, tracking
+from creditml.modeling.gates import GateInputs, evaluate_gates
 from creditml.registry.promotion import promote, record_gates, review, rollback
-from creditml.registry.store import RegistryError
 
 NAME = "creditml-test-model"
 GOOD = GateInputs(validation_auc=0.80, test_auc=0.78, test_ks=0.4, test_ece=0.01, score_psi=0.02,
@@ -28,7 +27,8 @@ def registry(tmp_path, monkeypatch):
         exp = tracking.experiment_id("creditml/test", tmp_path / "mlruns")
         with mlflow.start_run(experiment_id=exp) as run:
             mlflow.log_text("model placeholder for registry tests", "model/MLmodel")
-        version = tracking.register(f"runs:/{run.info.run_id}/model", NAME, {"run_id": run.info.run_id})
+        version = open_registry().register_version(NAME, f"runs:/{run.info.run_id}/model", run.info.run_id,
+                                                   {"run_id": run.info.run_id})
         record_gates(NAME, version, evaluate_gates(gates, GateSettings()))
         return version
 
@@ -49,8 +49,8 @@ def test_gates_are_a_pure_decision_with_reasons():
 def test_passing_version_becomes_challenger_failing_one_keeps_reasons(registry):
     v1 = registry(GOOD)
     v2 = registry(GateInputs(**{**GOOD.__dict__, "test_auc": 0.5}))
-    assert store.alias_version(NAME, "challenger") == v1
-    tags = store.get_version(NAME, v2).tags
+    assert open_registry().alias_version(NAME, "challenger") == v1
+    tags = open_registry().get_version(NAME, v2).tags
     assert tags["creditml.gates"] == "failed"
     assert "out-of-time AUC 0.500 is below the minimum 0.600" in tags["creditml.gates.reasons"]
 
@@ -70,12 +70,12 @@ def test_promotion_needs_gates_and_approval_and_rollback_restores(registry):
     review(NAME, failing, True, "Bo Reviewer", "looks fine")
     with pytest.raises(RegistryError, match=r"did not pass the automated gates \(feature selection flagged"):
         promote(NAME, failing)
-    assert store.alias_version(NAME, "champion") == v2
+    assert open_registry().alias_version(NAME, "champion") == v2
     assert rollback(NAME) == (v2, v1)
-    assert store.alias_version(NAME, "champion") == v1
+    assert open_registry().alias_version(NAME, "champion") == v1
     with pytest.raises(RegistryError, match="is the first champion; there is nothing to roll back to"):
         rollback(NAME)
-    actions = [(e["action"], e.get("alias"), e.get("from"), e.get("to")) for e in store.audit_entries(NAME)
+    actions = [(e["action"], e.get("alias"), e.get("from"), e.get("to")) for e in open_registry().audit_entries(NAME)
                if e["action"] == "alias" and e["alias"] == "champion"]
     assert actions == [("alias", "champion", None, v1), ("alias", "champion", v1, v2), ("alias", "champion", v2, v1)]
 

@@ -8,7 +8,7 @@ import xgboost as xgb
 from sklearn.metrics import roc_auc_score
 
 from creditml.config import TuningSettings
-from creditml.modeling.frame import feature_types, fit_categories, model_frame, positional_names
+from creditml.model.frame import feature_types, fit_categories, model_frame, positional_names
 from creditml.scale.dask_training import fit_final_dask
 
 

@@ -13,7 +13,7 @@ from creditml.config import load_pipeline_config
 from creditml.features.outputs import write_feature_outputs
 from creditml.features.pipeline import build_features
 from creditml.modeling.train import train_model
-from creditml.runner import data_fingerprint
+from creditml.data.fingerprint import data_fingerprint
 from creditml.config import load_dataset_config
 from creditml.scale.tune_worker import tune_worker, worker_seed
 from tests.conftest import PIPELINES, REPO

@@ -114,14 +114,14 @@ def world_dataset(serving_world):
 
 @pytest.fixture(scope="package")
 def bundles(serving_world):
-    from creditml.serving.registry_watch import load_bundle
+    from creditml.registry.loading import load_bundle
 
     return {task: load_bundle(f"models:/{t.name}/{t.version}") for task, t in serving_world.models.items()}
 
 
 def records_of(dataset, bundle, ids, graph: bool = True) -> list[dict]:
     """Raw records of these instances cut from the world, as a client would send them."""
-    from creditml.serving.records import records_for
+    from creditml.model.records import records_for
 
     return records_for(bundle.dataset, dataset.tables, bundle.task.target, list(ids), bundle.paths,
                        bundle.features_settings.graph if graph else None, bundle.task.cutoff)

@@ -12,7 +12,7 @@ from mlflow.tracking import MlflowClient
 
 from creditml.registry.promotion import promote, review
 from creditml.serving.app import create_app
-from creditml.serving.registry_watch import ChampionWatcher
+from creditml.serving.champions import ChampionWatcher
 from tests.serving.conftest import records_of
 
 RESULT_KEYS = {"instance_id", "probability", "score", "band", "reason_codes", "model_name", "model_version"}

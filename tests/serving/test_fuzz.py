@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 
 from creditml.serving.app import create_app
-from creditml.serving.registry_watch import ChampionWatcher
+from creditml.serving.champions import ChampionWatcher
 
 
 @pytest.fixture(scope="module")

@@ -19,9 +19,9 @@ import sqlalchemy as sa
 from creditml.config import GraphSettings, TaskSpec
 from creditml.data import Dataset, load_dataset
 from creditml.features.graph import graph_features, graph_kinds
-from creditml.features.pipeline import graph_inputs
+from creditml.features.inputs import graph_inputs
 from creditml.serving.linkstore import LinkStore
-from creditml.serving.records import frame_rows, tables_from_records
+from creditml.model.records import frame_rows, tables_from_records
 from creditml.tasks import TaskInstances, build_instances
 
 GRAPH = GraphSettings(table="application_identifiers", instance_column="application_id", value_column="value_hash",
@@ -65,7 +65,7 @@ def store_url(request, tmp_path):
 def fraud_world(small_world):
     dataset = load_dataset(small_world)
     instances = build_instances(dataset, TASK)
-    links, inst, applications, confirmations = graph_inputs(dataset, TASK.target, GRAPH, instances)
+    links, inst, applications, confirmations = graph_inputs(dataset, TASK.target, GRAPH, instances.cutoff_time)
     kinds = graph_kinds(links, GRAPH)
     offline = graph_features(links, inst, applications, GRAPH, confirmations, kinds=kinds)
     return dataset, instances, kinds, offline
@@ -75,8 +75,7 @@ def _online_features(store: LinkStore, dataset: Dataset, record: dict, cutoff, k
     record = store.with_context(record, cutoff)
     tables = tables_from_records(dataset.config, TASK.target, [record])
     pk = "application_id"
-    inst = TaskInstances(TASK, pk, pd.DataFrame({pk: [record["instance"][pk]], "time": [pd.Timestamp(cutoff)]}),
-                         pd.Series([0]), pd.Timestamp(cutoff), {})
+    inst = pd.DataFrame({pk: [record["instance"][pk]], "time": [pd.Timestamp(cutoff)]})
     links, frame, applications, confirmations = graph_inputs(Dataset(dataset.config, tables), TASK.target, GRAPH, inst)
     return graph_features(links, frame, applications, GRAPH, confirmations, kinds=kinds).iloc[0]
 

@@ -9,7 +9,7 @@ import pandas as pd
 import xgboost as xgb
 
 from creditml.config import ScoringSettings
-from creditml.serving.bundle import ModelBundle
+from creditml.model.bundle import ModelBundle
 
 
 def _bundle(label_is_good: bool) -> tuple[ModelBundle, pd.DataFrame]:

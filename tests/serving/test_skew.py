@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 from creditml.serving.app import create_app
 from creditml.serving.batch import FEATURE_PREFIX, score_file, write_records
 from creditml.serving.linkstore import LinkStore
-from creditml.serving.registry_watch import ChampionWatcher
+from creditml.serving.champions import ChampionWatcher
 from tests.serving.conftest import (free_port, predictions, records_of, run_artifact, stop, subprocess_env,
                                     wait_http)
 
@@ -90,7 +90,7 @@ def test_fraud_server_fills_graph_context_from_the_link_store(serving_world, wor
     for record in records:  # the application's own sightings travel with it
         own = world_dataset.tables[graph.table]
         own = own[own[graph.instance_column] == record["instance"][bundle.index_name]]
-        from creditml.serving.records import frame_rows
+        from creditml.model.records import frame_rows
 
         record["related"][graph.table] = frame_rows(own)
     with TestClient(create_app(ChampionWatcher(poll_seconds=0), store)) as client:

@@ -49,7 +49,7 @@ def demo(
             summary = run_pipeline(pcfg, progress=lambda step, n=name: status.update(f"{n}: {step}"))
         path = None
         if summary.version:
-            from creditml.explain.inputs import write_report
+            from creditml.registry.reports import write_report
 
             with console.status(f"{name}: writing the review report"):
                 path = write_report(summary.model_name, summary.version,
@@ -85,10 +85,10 @@ def _demo_serving(promoted, dataset_cfg, per_task: int = 2) -> None:
     import pandas as pd
 
     from creditml.data import load_dataset
-    from creditml.registry import store, tracking
+    from creditml.registry import open_registry, tracking
     from creditml.serving.process import free_port, start_server, stop, wait_http
-    from creditml.serving.records import records_for
-    from creditml.serving.registry_watch import load_bundle
+    from creditml.model.records import records_for
+    from creditml.registry.loading import load_bundle
 
     tracking.configure()
     dataset = load_dataset(dataset_cfg)
@@ -106,7 +106,7 @@ def _demo_serving(promoted, dataset_cfg, per_task: int = 2) -> None:
             table.add_column(col)
         for summary in promoted:
             bundle = load_bundle(f"models:/{summary.model_name}@champion")
-            preds = pd.read_parquet(store.download_artifact(summary.run_id, "evaluation/predictions.parquet"))
+            preds = pd.read_parquet(open_registry().download_artifacts(summary.run_id, "evaluation/predictions.parquet"))
             test = preds[preds.split == "test"].sort_values("probability", ascending=False)
             ids = [test.instance_id.iloc[0], test.instance_id.iloc[len(test) // 2]][:per_task]
             records = records_for(bundle.dataset, dataset.tables, bundle.task.target, ids, bundle.paths,

@@ -23,11 +23,13 @@ def features(
     from creditml.config import load_pipeline_config
     from creditml.features.outputs import write_feature_outputs
     from creditml.features.pipeline import build_features
+    from creditml.scale.backends import backends_for
 
     cfg = load_pipeline_config(pipeline, set_, dataset)
     out = out or Path("data/features") / cfg.name
     with console.status("starting") as status:
-        result = build_features(cfg, progress=lambda step: status.update(step))
+        result = build_features(cfg, progress=lambda step: status.update(step),
+                                backend=backends_for(cfg).matrix)
         status.update(f"writing {out}")
         write_feature_outputs(result, out)
     report = result.selector.report_

@@ -19,7 +19,7 @@ def report(
     out: Path = typer.Option(None, "--out", help="HTML file to write (default: reports/MODEL-vVERSION.html)"),
 ) -> None:
     """Write the self-contained SHAP review report of a model version (also logged to its run)."""
-    from creditml.explain.inputs import write_report
+    from creditml.registry.reports import write_report
 
     _registry()
     out = out or Path("reports") / f"{model}-v{version}.html"

@@ -21,7 +21,7 @@ def serve(
                                    "'none' = off)"),
 ) -> None:
     """Serve every champion over REST (POST /v1/{task}/score); follows the champion alias."""
-    from creditml.serving.commands import serve as run_server
+    from creditml.cli._serving_commands import serve as run_server
 
     run_server(host, port, poll_seconds, link_store)
 
@@ -36,7 +36,7 @@ def score_file(
     features: bool = typer.Option(True, "--features/--no-features", help="also write the model's feature values"),
 ) -> None:
     """Batch-score raw records with a registered model."""
-    from creditml.serving.commands import score_file as run_batch
+    from creditml.cli._serving_commands import score_file as run_batch
 
     summary = run_batch(model_uri, input, out, batch_size, features)
     console.print(f"[green]scored[/] {summary.rows:,} records in {summary.seconds:.1f}s "
@@ -51,7 +51,7 @@ def monitor(
     out: Path = typer.Option(None, "--out", help="HTML page (default reports/MODEL-monitor.html)"),
 ) -> None:
     """PSI of scores and top features against the training reference; HTML page and an MLflow run."""
-    from creditml.serving.commands import monitor as run_monitor
+    from creditml.cli._serving_commands import monitor as run_monitor
 
     result = run_monitor(model, input, out)
     console.print(result.table.to_string(index=False))
@@ -67,6 +67,6 @@ def links_load(
     until: Optional[str] = typer.Option(None, "--until", help="load history up to this time only"),
 ) -> None:
     """Seed the fraud link store with a dataset's identifier history."""
-    from creditml.serving.commands import load_links
+    from creditml.cli._serving_commands import load_links
 
     console.print(load_links(pipeline, dataset, url, until))

@@ -1,7 +1,7 @@
 """The model review report: what a reviewer reads before a version is promoted.
 
 ``build_report`` is pure: a :class:`ReportInputs` (everything one training run logged,
-loaded by ``creditml.explain.inputs``) in, one self-contained HTML page out. The data
+loaded by ``creditml.registry.reports``) in, one self-contained HTML page out. The data
 of each section is assembled here; how it looks lives in ``templates/report.html.j2``.
 """
 
@@ -20,11 +20,12 @@ from markupsafe import Markup
 from creditml.config import GateSettings, ScoringSettings, TaskSpec
 from creditml.explain import figures
 from creditml.explain.shap_values import (ShapValues, importance_stability, mean_abs_importance, monotonicity,
-                                          shap_values, top_risk_contributors)
+                                          shap_values)
+from creditml.model.reasons import top_risk_contributors
 from creditml.modeling.fairness import approval_threshold, group_table
 from creditml.modeling.metrics import SplitMetrics, psi
 from creditml.modeling.plots import calibration_plot, figure_to_svg, lift_plot, score_distribution_plot
-from creditml.modeling.scorecard import ScoreScale
+from creditml.model.scorecard import ScoreScale
 
 SECTIONS = ("summary", "gates", "metrics", "importance", "beeswarm", "dependence", "stability", "monotonicity",
             "reason-codes", "fairness", "selection", "tuning")

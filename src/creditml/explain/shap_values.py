@@ -19,7 +19,7 @@ import xgboost as xgb
 from scipy.stats import spearmanr
 
 from creditml.errors import CreditmlError
-from creditml.modeling.frame import model_frame
+from creditml.model.frame import model_frame
 
 ADDITIVITY_TOLERANCE = 1e-4
 MIN_MONOTONICITY_ROWS = 10  # fewer non-missing values: the correlation says nothing
@@ -122,7 +122,3 @@ def monotonicity(X: pd.DataFrame, sv: ShapValues, declared: dict[str, int]) -> p
     return pd.DataFrame(rows, columns=["feature", "declared", "spearman", "n", "status"])
 
 
-def top_risk_contributors(values: np.ndarray, features: list[str], k: int) -> list[tuple[str, float]]:
-    """The ``k`` features that pushed this row's risk up most (positive contributions only)."""
-    order = np.argsort(-values, kind="stable")[:k]
-    return [(features[j], float(values[j])) for j in order if values[j] > 0]

@@ -9,13 +9,14 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from creditml.config import DatasetConfig, GraphSettings, PipelineConfig
+from creditml.config import PipelineConfig
 from creditml.data import Dataset, load_dataset
-from creditml.features.compute import compute_matrix
+from creditml.features.compute import MatrixBackend
 from creditml.features.dfs import build_candidates, describe
 from creditml.features.entityset import build_entityset
+from creditml.features.inputs import model_inputs
 from creditml.features.selection import FeatureSelector
-from creditml.modeling.splits import time_split
+from creditml.splits import time_split
 from creditml.tasks import TaskInstances, build_instances
 
 
@@ -51,31 +52,6 @@ class FeatureResult:
         return [f for f in self.candidates if f.get_name() in keep]
 
 
-def graph_inputs(dataset: Dataset, target: str, settings: GraphSettings, instances: TaskInstances):
-    """Frames the graph features need, renamed to the names ``graph_features`` expects."""
-    cfg: DatasetConfig = dataset.config
-    spec = cfg.tables[target]
-    pk, time_col = spec.primary_key, spec.time_index
-    apps = dataset.tables[target]
-    applications = pd.DataFrame({"instance_id": apps[pk].values, "time": apps[time_col].values})
-    if settings.customer_column:
-        applications["customer"] = apps[settings.customer_column].values
-    inst = pd.DataFrame({"instance_id": instances.cutoff_time[pk].values, "cutoff": instances.cutoff_time["time"].values})
-    if settings.customer_column:
-        inst = inst.merge(applications[["instance_id", "customer"]], on="instance_id", how="left")
-    confirmations = None
-    if settings.label:
-        label = cfg.labels[settings.label]
-        lab = dataset.tables[label.table]
-        positive = pd.to_numeric(lab[label.column]) == 1
-        key = pk if label.table == target else next(
-            fk.column for fk in cfg.tables[label.table].foreign_keys if fk.references == target)
-        known = lab[label.known_at] if label.known_at else pd.Series(pd.Timestamp.max, index=lab.index)
-        confirmations = pd.DataFrame({"instance_id": lab.loc[positive, key].values,
-                                      "known_at": known[positive].values})
-    return dataset.tables[settings.table], inst, applications, confirmations
-
-
 def fix_graph_kinds(cfg: PipelineConfig, dataset: Dataset, until: pd.Timestamp) -> PipelineConfig:
     """Fix the graph's per-kind columns on data known by ``until``, like interesting values."""
     graph = cfg.features.graph
@@ -88,8 +64,12 @@ def fix_graph_kinds(cfg: PipelineConfig, dataset: Dataset, until: pd.Timestamp) 
     return cfg.model_copy(update={"features": features})
 
 
-def build_features(cfg: PipelineConfig, dataset: Dataset | None = None, progress=None) -> FeatureResult:
-    """Run the feature stage; ``progress(step: str)`` is called before each step."""
+def build_features(cfg: PipelineConfig, dataset: Dataset | None = None, progress=None,
+                   backend: MatrixBackend | None = None) -> FeatureResult:
+    """Run the feature stage; ``progress(step: str)`` is called before each step.
+
+    ``backend`` computes the candidate matrix elsewhere (``creditml.scale.backends``).
+    """
     say = progress or (lambda step: None)
     say("loading and validating the dataset")
     dataset = dataset or load_dataset(cfg.dataset)
@@ -102,18 +82,9 @@ def build_features(cfg: PipelineConfig, dataset: Dataset | None = None, progress
     say("generating DFS candidate definitions")
     candidates = build_candidates(es, cfg.task.target, cfg.features, interesting_until=train_end)
     say(f"computing {len(candidates):,} candidates for {len(instances.labels):,} instances ({cfg.features.engine} engine)")
-    fs = cfg.features
-    matrix = compute_matrix(candidates, es, instances.cutoff_time, fs.engine, dask_scheduler=fs.dask_scheduler,
-                            dask_partitions=fs.dask_partitions, ignore=fs.ignore_columns,
-                            dataset_yaml=cfg.dataset if fs.dask_data == "path" else None)
+    matrix = model_inputs(dataset, cfg.task.target, instances.cutoff_time, candidates, cfg.features, es=es,
+                          backend=backend)
     matrix = matrix.loc[instances.labels.index]
-    if cfg.features.graph is not None:
-        from creditml.features.graph import graph_features
-
-        say("computing identifier-graph features")
-        graph = graph_features(*_graph_args(dataset, cfg, instances))
-        graph.index = matrix.index
-        matrix = pd.concat([matrix, graph], axis=1)
     say("selecting features on the training split")
     train = split == "train"
     selector = FeatureSelector.from_settings(cfg.selection).fit(
@@ -128,8 +99,3 @@ def _own_columns_only(cfg: PipelineConfig) -> PipelineConfig:
         return cfg
     return cfg.model_copy(update={"features": cfg.features.model_copy(update={"graph": None})})
 
-
-def _graph_args(dataset: Dataset, cfg: PipelineConfig, instances: TaskInstances):
-    settings = cfg.features.graph
-    links, inst, applications, confirmations = graph_inputs(dataset, cfg.task.target, settings, instances)
-    return links, inst, applications, settings, confirmations

@@ -12,10 +12,10 @@ from creditml.config import GateSettings
 from creditml.data import Dataset
 from creditml.data.protected import protected_attributes
 from creditml.modeling.fairness import approval_threshold, fairness_ratio, group_table
-from creditml.modeling.frame import model_frame
+from creditml.model.frame import model_frame
 from creditml.modeling.metrics import psi
 from creditml.modeling.train import TrainedModel
-from creditml.registry.gates import GateInputs
+from creditml.modeling.gates import GateInputs
 
 
 @dataclass

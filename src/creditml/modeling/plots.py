@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 from sklearn.metrics import roc_curve
 
 from creditml.modeling.metrics import SplitMetrics, roc_auc
-from creditml.modeling.scorecard import ScoreScale
+from creditml.model.scorecard import ScoreScale
 
 FIGSIZE = (5.0, 3.5)
 _SVG_RC = {"svg.fonttype": "none", "svg.hashsalt": "creditml"}  # text stays text; ids reproducible

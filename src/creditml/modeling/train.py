@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -17,10 +18,24 @@ import xgboost as xgb
 from creditml.config import PipelineConfig
 from creditml.errors import CreditmlError
 from creditml.features.pipeline import FeatureResult
-from creditml.modeling.frame import feature_types, fit_categories, model_frame, positional_names
+from creditml.model.bundle import ModelBundle
+from creditml.model.records import key_kinds
+from creditml.model.frame import feature_types, fit_categories, model_frame, positional_names
 from creditml.modeling.metrics import SplitMetrics, evaluate
-from creditml.modeling.splits import SPLITS, describe_folds, forward_chaining_folds
+from creditml.splits import SPLITS, describe_folds, forward_chaining_folds
 from creditml.modeling.tuning import TuningResult, base_params, monotone_map, tune
+
+
+class FinalFitter(Protocol):
+    """Fits the final booster elsewhere (e.g. ``creditml.scale`` on a Dask cluster); same inputs, same result.
+
+    ``split`` marks each row ``train``, ``validation`` (early stopping) or ``held_out``;
+    returns the booster and its best iteration.
+    """
+
+    def __call__(self, frame: pd.DataFrame, labels, split, params: dict, settings, *, rounds: int | None,
+                 feature_names: list[str], feature_types: list[str]) -> tuple[xgb.Booster, int]:
+        ...
 
 
 @dataclass
@@ -150,7 +165,7 @@ def final_rounds(cv_best_iteration: int, folds: list[tuple[np.ndarray, np.ndarra
 
 
 def train_model(features: FeatureResult, cfg: PipelineConfig, *, storage: str, data_fingerprint: str,
-                on_trial=None) -> TrainedModel:
+                on_trial=None, final_fit: FinalFitter | None = None) -> TrainedModel:
     """Tune, fit the final model and evaluate it on every split.
 
     With ``training.final_fit: train+validation`` two boosters are fit with the same
@@ -158,6 +173,9 @@ def train_model(features: FeatureResult, cfg: PipelineConfig, *, storage: str, d
     validation metrics, a held-out period) and the registered one on both splits (its
     predictions give every other figure and the ``probability`` column).
     """
+    if cfg.training.backend == "dask" and final_fit is None:
+        raise CreditmlError("training.backend is 'dask' but no Dask fitter was passed to train_model; "
+                            "run the pipeline through creditml run (it builds one from the settings)")
     labels, split = features.instances.labels, features.split
     inputs = training_inputs(features.matrix[features.selected], labels, split, features.instances.times, cfg)
     names, categories, frame, fixed, monotone = (inputs.features, inputs.categories, inputs.frame, inputs.fixed,
@@ -175,15 +193,9 @@ def train_model(features: FeatureResult, cfg: PipelineConfig, *, storage: str, d
         if inputs.folds:
             rounds, how = final_rounds(tuning.best_iteration, inputs.folds, int(rows.sum()),
                                        cfg.tuning.max_boost_rounds, fit_on)
-        if cfg.training.backend == "dask":
-            from creditml.scale._cluster import scheduler_address
-            from creditml.scale.dask_training import fit_final_dask
-
-            address = scheduler_address(cfg.training.dask_scheduler or cfg.features.dask_scheduler,
-                                        "training.dask_scheduler")
+        if final_fit is not None:
             parts = np.where(rows, "train", "held_out") if rounds else split.to_numpy()
-            booster, best = fit_final_dask(frame, labels.values, parts, params, cfg.tuning, address, rounds=rounds,
-                                           **meta)
+            booster, best = final_fit(frame, labels.values, parts, params, cfg.tuning, rounds=rounds, **meta)
         elif rounds:
             data = dtrain if fit_on == "train" else xgb.DMatrix(frame.loc[rows], label=labels[rows].values,
                                                                 enable_categorical=True, **meta)
@@ -216,3 +228,14 @@ def train_model(features: FeatureResult, cfg: PipelineConfig, *, storage: str, d
     direction = {names[int(k[1:])]: v for k, v in monotone.items()}
     return TrainedModel(booster, names, categories, params, best_iteration, predictions, metrics, tuning, direction,
                         final_fit)
+
+
+def make_bundle(features: FeatureResult, trained: TrainedModel, dataset) -> ModelBundle:
+    cfg = features.config
+    return ModelBundle(
+        key_kinds=key_kinds(dataset.config, dataset.tables),
+        dataset=dataset.config, task=cfg.task, features_settings=cfg.features,
+        definitions=features.selected_definitions, features=trained.features, categories=trained.categories,
+        booster=trained.booster, best_iteration=trained.best_iteration, scoring=cfg.scoring,
+        descriptions=features.all_descriptions(), engine=cfg.features.engine,
+    )

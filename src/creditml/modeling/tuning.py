@@ -93,7 +93,7 @@ def make_objective(dtrain: xgb.DMatrix, dvalid: xgb.DMatrix, settings: TuningSet
     """One trial: fit with early stopping, pruned on the AUC curve; return the best AUC.
 
     Without ``folds`` the curve is the validation split's. With ``folds`` (positions in
-    ``dtrain``, e.g. :func:`creditml.modeling.splits.forward_chaining_folds`) it is the
+    ``dtrain``, e.g. :func:`creditml.splits.forward_chaining_folds`) it is the
     mean AUC over the folds' validation blocks, and ``dvalid`` is not looked at.
     """
     positive_rate = float(dtrain.get_label().mean())

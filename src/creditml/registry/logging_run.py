@@ -16,11 +16,11 @@ from creditml.features.pipeline import FeatureResult
 from creditml.modeling.assessment import Assessment
 from creditml.modeling.plots import calibration_plot, figure_to_svg, lift_plot, roc_plot
 from creditml.modeling.train import TrainedModel
-from creditml.registry import tracking
-from creditml.registry.gates import GateDecision
+from creditml.registry import open_registry, tracking
+from creditml.modeling.gates import GateDecision
 from creditml.registry.promotion import record_gates
-from creditml.serving.bundle import ModelBundle
-from creditml.serving.records import records_for
+from creditml.model.bundle import ModelBundle
+from creditml.model.records import records_for
 
 SHAP_TRAIN_SAMPLE = 2000
 SHAP_TEST_SAMPLE = 5000
@@ -120,10 +120,11 @@ def log_pipeline_run(cfg: PipelineConfig, dataset: Dataset, features: FeatureRes
     version = ""
     if cfg.registry:
         test = trained.metrics["test"]
-        version = tracking.register(model_uri, cfg.registry.model_name, {
+        registry = open_registry()
+        version = registry.register_version(cfg.registry.model_name, model_uri, run_id, {
             "run_id": run_id, "creditml.task": cfg.task.name, "creditml.data_fingerprint": fingerprint,
             "creditml.code_version": code, "test_auc": f"{test.auc:.4f}", "test_ks": f"{test.ks:.4f}",
             "validation_auc": f"{trained.metrics['validation'].auc:.4f}",
         }, description=cfg.task.description)
-        record_gates(cfg.registry.model_name, version, decision)
+        record_gates(cfg.registry.model_name, version, decision, registry)
     return run_id, version, artifacts

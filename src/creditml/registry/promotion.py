@@ -8,15 +8,15 @@ back and no audit entry claims a change that did not happen.
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 
-from creditml.registry import store
-from creditml.registry.gates import GateDecision
-from creditml.registry.store import RegistryError
+from creditml.modeling.gates import GateDecision
+from creditml.registry import ModelRegistry, RegistryError, open_registry
 
 CHAMPION, CHALLENGER = "champion", "challenger"
 
 
-def _move_alias(name: str, alias: str, version: str | None, entry: dict) -> None:
+def _move_alias(store: ModelRegistry, name: str, alias: str, version: str | None, entry: dict) -> None:
     before = store.alias_version(name, alias)
     store.set_alias(name, alias, version)
     try:
@@ -26,23 +26,26 @@ def _move_alias(name: str, alias: str, version: str | None, entry: dict) -> None
         raise
 
 
-def record_gates(name: str, version: str, decision: GateDecision) -> None:
+def record_gates(name: str, version: str, decision: GateDecision, registry: ModelRegistry | None = None) -> None:
     """Tag the version with the gate results; a passing version becomes ``challenger``."""
+    store = registry or open_registry()
     store.set_version_tags(name, version, {
         "creditml.gates": "passed" if decision.passed else "failed",
         "creditml.gates.reasons": "; ".join(decision.reasons) or "all gates passed",
         "creditml.gates.detail": json.dumps(decision.as_dict())[:4900],
     })
     if decision.passed:
-        _move_alias(name, CHALLENGER, version, {"by": "creditml gates", "why": "passed the automated gates"})
+        _move_alias(store, name, CHALLENGER, version, {"by": "creditml gates", "why": "passed the automated gates"})
 
 
-def review(name: str, version: str, approve: bool, reviewer: str, comment: str) -> None:
+def review(name: str, version: str, approve: bool, reviewer: str, comment: str,
+           registry: ModelRegistry | None = None) -> None:
+    store = registry or open_registry()
     if not reviewer.strip():
         raise RegistryError("--reviewer must name the person reviewing (e.g. --reviewer 'A. Analyst')")
     store.get_version(name, version)
     decision = "approved" if approve else "rejected"
-    at = store.now()
+    at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     store.set_version_tags(name, version, {"creditml.review": decision, "creditml.reviewer": reviewer,
                                            "creditml.review_comment": comment, "creditml.reviewed_at": at})
     store.append_audit(name, {"action": "review", "version": version, "decision": decision, "by": reviewer,
@@ -63,21 +66,22 @@ def promotion_refusal(tags: dict[str, str], version: str) -> str | None:
     return None
 
 
-def promote(name: str, version: str, by: str = "creditml promote") -> str | None:
+def promote(name: str, version: str, by: str = "creditml promote", registry: ModelRegistry | None = None) -> str | None:
     """Make ``version`` champion; return the previous champion. Refusals raise RegistryError."""
+    store = registry or open_registry()
     mv = store.get_version(name, version)
-    refusal = promotion_refusal(dict(mv.tags), str(version))
+    refusal = promotion_refusal(mv.tags, str(version))
     if refusal:
         raise RegistryError(f"model {name!r}: {refusal}")
     previous = store.alias_version(name, CHAMPION)
     if previous == str(version):
         raise RegistryError(f"model {name!r}: version {version} is already the champion")
     reviewer = mv.tags.get("creditml.reviewer", "")
-    _move_alias(name, CHAMPION, str(version), {"kind": "promote", "by": by, "why": f"approved by {reviewer}"})
+    _move_alias(store, name, CHAMPION, str(version), {"kind": "promote", "by": by, "why": f"approved by {reviewer}"})
     return previous
 
 
-def champion_stack(name: str) -> list[str]:
+def champion_stack(store: ModelRegistry, name: str) -> list[str]:
     """Champions in force, oldest first: promotions push a version, rollbacks pop one."""
     stack: list[str] = []
     for entry in store.audit_entries(name):
@@ -90,19 +94,21 @@ def champion_stack(name: str) -> list[str]:
     return stack
 
 
-def rollback(name: str, by: str = "creditml rollback") -> tuple[str, str]:
+def rollback(name: str, by: str = "creditml rollback", registry: ModelRegistry | None = None) -> tuple[str, str]:
     """Restore the champion before the current one; return (from, to)."""
+    store = registry or open_registry()
     store.require_model(name)
-    stack = champion_stack(name)
+    stack = champion_stack(store, name)
     if not stack:
         raise RegistryError(f"model {name!r} has no champion to roll back")
     if len(stack) < 2:
         raise RegistryError(f"model {name!r}: version {stack[-1]} is the first champion; there is nothing to roll back to")
     current, previous = stack[-1], stack[-2]
-    _move_alias(name, CHAMPION, previous, {"kind": "rollback", "by": by, "why": f"rollback from version {current}"})
+    _move_alias(store, name, CHAMPION, previous, {"kind": "rollback", "by": by, "why": f"rollback from version {current}"})
     return current, previous
 
 
-def audit(name: str) -> list[dict]:
+def audit(name: str, registry: ModelRegistry | None = None) -> list[dict]:
+    store = registry or open_registry()
     store.require_model(name)
     return store.audit_entries(name)

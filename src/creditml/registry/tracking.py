@@ -135,7 +135,7 @@ def log_text(text: str, artifact_path: str) -> None:
 
 def log_model(bundle_dir: Path, example_record: str, example_output: pd.DataFrame) -> str:
     """Log the pyfunc with signature and input example; return its model URI."""
-    from creditml.serving.pyfunc import CreditmlModel
+    from creditml.registry.pyfunc import CreditmlModel
 
     example = pd.DataFrame({"record": [example_record]})
     info = mlflow.pyfunc.log_model(
@@ -146,14 +146,14 @@ def log_model(bundle_dir: Path, example_record: str, example_output: pd.DataFram
     return info.model_uri
 
 
-def register(model_uri: str, name: str, tags: dict[str, str], description: str = "") -> str:
-    """Register ``model_uri`` as a new version of ``name`` with tags; return the version."""
-    client = MlflowClient()
-    try:
-        client.get_registered_model(name)
-    except mlflow.exceptions.MlflowException:
-        client.create_registered_model(name, description=description)
-    # a logged model (MLflow 3) is named by its id: models:/m-<id>
-    model_id = model_uri.split("/", 1)[1] if model_uri.startswith("models:/m-") else None
-    version = client.create_model_version(name, model_uri, run_id=tags.get("run_id"), tags=tags, model_id=model_id)
-    return str(version.version)
+def log_monitoring_run(model_run_id: str, run_name: str, tags: dict[str, str], metrics: dict[str, float],
+                       texts: dict[str, str], files: dict[str, Path]) -> str:
+    """A monitoring run in the experiment of the model's training run; return its id."""
+    experiment = MlflowClient().get_run(model_run_id).info.experiment_id
+    with mlflow.start_run(experiment_id=experiment, run_name=run_name, tags=tags) as run:
+        mlflow.log_metrics(metrics)
+        for artifact_path, text in texts.items():
+            mlflow.log_text(text, artifact_path)
+        for artifact_dir, path in files.items():
+            mlflow.log_artifact(str(path), artifact_dir)
+    return run.info.run_id

@@ -64,8 +64,9 @@ def read_feature_folder(folder: Path) -> tuple[pd.DataFrame, pd.Series, pd.Serie
 
 def computed_features(cfg: PipelineConfig, progress: Callable[[str], None] | None = None):
     from creditml.features.pipeline import build_features
+    from creditml.scale.backends import backends_for
 
-    result = build_features(cfg, progress=progress)
+    result = build_features(cfg, progress=progress, backend=backends_for(cfg).matrix)
     return result.matrix[result.selected], result.instances.labels, result.split, result.instances.times
 
 
@@ -110,7 +111,7 @@ def tune_worker(pipeline_yaml: str | Path, storage_url: str, n_trials: int, *, o
                 timeout_seconds: float | None = None,
                 progress: Callable[[str], None] | None = None) -> WorkerSummary:
     """Add ``n_trials`` trials to the pipeline's study in ``storage_url``; start as many workers as you like."""
-    from creditml.runner import data_fingerprint
+    from creditml.data.fingerprint import data_fingerprint
 
     if n_trials < 1:
         raise CreditmlError(f"--trials: expected at least 1 trial, got {n_trials}")

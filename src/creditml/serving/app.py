@@ -25,11 +25,11 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from creditml.serving.linkstore import LinkStore
-from creditml.serving.models import (
+from creditml.serving.schemas import (
     Health, MessageBody, ModelInfo, RecordErrors, ReloadResult, ScoreBatch, ScoreResponse, ValidationErrorBody,
     RecordIn, parse_body,
 )
-from creditml.serving.registry_watch import ChampionWatcher, ServedModel
+from creditml.serving.champions import ChampionWatcher, ServedModel
 
 log = logging.getLogger("creditml.serving")
 

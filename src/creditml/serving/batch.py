@@ -20,8 +20,8 @@ import pandas as pd
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from creditml.errors import CreditmlError
-from creditml.serving.bundle import OUTPUT_COLUMNS, ModelBundle
-from creditml.serving.records import parse_records
+from creditml.model.bundle import OUTPUT_COLUMNS, ModelBundle
+from creditml.model.records import parse_records
 
 FEATURE_PREFIX = "feature:"
 
@@ -107,7 +107,7 @@ def score_file(model_uri: str, input: Path, out: Path, batch_size: int = 200, wi
 
     _format(Path(out))  # fail on a bad output name before any work
     if bundle is None:
-        from creditml.serving.registry_watch import load_bundle, resolve_model_uri
+        from creditml.registry.loading import load_bundle, resolve_model_uri
 
         bundle = load_bundle(model_uri)
         model_name, model_version = resolve_model_uri(model_uri)

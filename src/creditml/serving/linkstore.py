@@ -27,7 +27,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from creditml.config import DatasetConfig, GraphSettings
-from creditml.serving.records import frame_rows
+from creditml.model.records import frame_rows
 
 DEFAULT_URL = "sqlite:///mlruns/linkstore.db"
 _CHUNK = 500

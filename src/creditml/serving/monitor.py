@@ -122,19 +122,15 @@ def _read_scored(path: Path) -> pd.DataFrame:
 
 def monitor(model_name: str, scored_file: Path, out: Path | None = None, alias: str = "champion") -> MonitorResult:
     """Compare a scored file with the training reference of ``model_name@alias``; log and write HTML."""
-    import mlflow
-    from mlflow.tracking import MlflowClient
+    from creditml.registry import open_registry, tracking
+    from creditml.registry.loading import load_bundle, resolve_model_uri
 
-    from creditml.registry import store
-    from creditml.serving.registry_watch import load_bundle
-
-    client = MlflowClient()
-    store.require_model(model_name)
-    mv = client.get_model_version_by_alias(model_name, alias)
-    version, run_id = str(mv.version), mv.run_id
+    registry = open_registry()
+    _, version = resolve_model_uri(f"models:/{model_name}@{alias}", registry)
+    run_id = registry.get_version(model_name, version).run_id
     bundle = load_bundle(f"models:/{model_name}/{version}")
-    preds = pd.read_parquet(store.download_artifact(run_id, "evaluation/predictions.parquet"))
-    sample = pd.read_parquet(store.download_artifact(run_id, "explain/shap_sample.parquet"))
+    preds = pd.read_parquet(registry.download_artifacts(run_id, "evaluation/predictions.parquet"))
+    sample = pd.read_parquet(registry.download_artifacts(run_id, "explain/shap_sample.parquet"))
     reference_scores = preds.loc[preds["split"] == "train", "probability"]
     reference_features = sample[sample["__split__"] == "train"]
 
@@ -149,16 +145,14 @@ def monitor(model_name: str, scored_file: Path, out: Path | None = None, alias: 
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(render_html(table, title, len(reference_scores), len(scored)), encoding="utf-8")
 
-    experiment = client.get_run(run_id).info.experiment_id
-    with mlflow.start_run(experiment_id=experiment, run_name=f"monitoring {model_name} v{version}",
-                          tags={"creditml.monitoring": "true", "creditml.model": model_name,
-                                "creditml.model_version": version, "creditml.task": bundle.task.name,
-                                "creditml.scored_file": str(scored_file)}) as run:
-        mlflow.log_metrics({"n_scored": float(len(scored)), "max_psi": float(table["psi"].max()),
-                            **{f"psi.{_metric_name(r.item)}": float(r.psi) for r in table.itertuples()}})
-        mlflow.log_text(table.to_csv(index=False), "monitoring/psi.csv")
-        mlflow.log_artifact(str(out), "monitoring")
-    return MonitorResult(table, out, run.info.run_id, model_name, version)
+    monitoring_run = tracking.log_monitoring_run(
+        run_id, f"monitoring {model_name} v{version}",
+        tags={"creditml.monitoring": "true", "creditml.model": model_name, "creditml.model_version": version,
+              "creditml.task": bundle.task.name, "creditml.scored_file": str(scored_file)},
+        metrics={"n_scored": float(len(scored)), "max_psi": float(table["psi"].max()),
+                 **{f"psi.{_metric_name(r.item)}": float(r.psi) for r in table.itertuples()}},
+        texts={"monitoring/psi.csv": table.to_csv(index=False)}, files={"monitoring": out})
+    return MonitorResult(table, out, monitoring_run, model_name, version)
 
 
 def _metric_name(item: str) -> str:

@@ -15,19 +15,13 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-import mlflow.pyfunc
-from mlflow.exceptions import MlflowException
-from mlflow.tracking import MlflowClient
-
-from creditml.serving.bundle import ModelBundle
-from creditml.serving.models import ModelInfo, TaskRecordValidator
+from creditml.model.bundle import ModelBundle
+from creditml.registry import ModelRegistry, open_registry
+from creditml.registry.loading import CHAMPION, champion_versions, load_bundle
+from creditml.serving.schemas import ModelInfo, TaskRecordValidator
 
 log = logging.getLogger("creditml.serving")
 
-CHAMPION = "champion"
-KNOWN_MODELS = ("creditml-credit-default", "creditml-intermediary-fraud", "creditml-collection-cure",
-                "creditml-home-credit-default")
-TASK_TAG = "creditml.task"
 
 
 @dataclass(frozen=True)
@@ -62,48 +56,11 @@ def _freeze_heap() -> None:
     gc.freeze()
 
 
-def load_bundle(model_uri: str) -> ModelBundle:
-    """The scoring bundle inside a logged creditml pyfunc."""
-    # featuretools finds custom primitives only in imported modules; a fresh process has not imported them
-    import creditml.features.primitives  # noqa: F401
-    return mlflow.pyfunc.load_model(model_uri).unwrap_python_model().bundle
-
-
-def resolve_model_uri(model_uri: str) -> tuple[str, str]:
-    """``(name, version)`` of a ``models:/NAME@alias`` or ``models:/NAME/VERSION`` URI; blanks otherwise."""
-    if not model_uri.startswith("models:/"):
-        return "", ""
-    spec = model_uri[len("models:/"):]
-    client = MlflowClient()
-    if "@" in spec:
-        name, alias = spec.split("@", 1)
-        return name, str(client.get_model_version_by_alias(name, alias).version)
-    name, _, version = spec.rpartition("/")
-    return (name, version) if name else ("", "")
-
-
-def champion_versions(client: MlflowClient, alias: str = CHAMPION) -> dict[str, tuple[str, str, str]]:
-    """``{model name: (task, version, run_id)}`` of every creditml model holding ``alias``."""
-    names = set(KNOWN_MODELS)
-    for model in client.search_registered_models():
-        names.add(model.name)
-    out = {}
-    for name in sorted(names):
-        try:
-            mv = client.get_model_version_by_alias(name, alias)
-        except MlflowException:
-            continue
-        task = mv.tags.get(TASK_TAG)
-        if task:
-            out[name] = (task, str(mv.version), mv.run_id or "")
-    return out
-
-
 class ChampionWatcher:
-    def __init__(self, alias: str = CHAMPION, poll_seconds: float = 30.0, client: MlflowClient | None = None):
+    def __init__(self, alias: str = CHAMPION, poll_seconds: float = 30.0, registry: ModelRegistry | None = None):
         self.alias = alias
         self.poll_seconds = poll_seconds
-        self._client = client
+        self._registry = registry
         self._models: dict[str, ServedModel] = {}
         self._refresh_lock = threading.Lock()
         self._stop = threading.Event()
@@ -111,10 +68,10 @@ class ChampionWatcher:
         self.last_error: str | None = None
 
     @property
-    def client(self) -> MlflowClient:
-        if self._client is None:
-            self._client = MlflowClient()
-        return self._client
+    def registry(self) -> ModelRegistry:
+        if self._registry is None:
+            self._registry = open_registry()
+        return self._registry
 
     @property
     def models(self) -> dict[str, ServedModel]:
@@ -124,7 +81,7 @@ class ChampionWatcher:
         """Load champions that changed, then swap the mapping; return the tasks that changed."""
         with self._refresh_lock:
             current = self._models
-            wanted = champion_versions(self.client, self.alias)
+            wanted = champion_versions(self.registry, self.alias)
             fresh: dict[str, ServedModel] = {}
             changed = []
             for name, (task, version, run_id) in wanted.items():

@@ -2,7 +2,7 @@
 
 A served model receives raw records; the rows it needs are exactly those reached by
 walking the paths of its features from the instance. Graph features add the
-identifier component of the instance (see ``creditml.serving.records``).
+identifier component of the instance (see ``creditml.model.records``).
 """
 
 from __future__ import annotations

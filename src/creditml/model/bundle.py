@@ -19,13 +19,12 @@ import xgboost as xgb
 from creditml.config import DatasetConfig, FeatureSettings, ScoringSettings, TaskSpec
 from creditml.data import Dataset
 import creditml.features.primitives  # noqa: F401  featuretools finds custom primitives only once imported
-from creditml.features.compute import compute_matrix
-from creditml.features.entityset import build_entityset
-from creditml.explain.shap_values import top_risk_contributors
-from creditml.features.paths import feature_paths
-from creditml.modeling.frame import feature_types, model_matrix, positional_names
-from creditml.modeling.scorecard import ScoreScale
-from creditml.serving.records import tables_from_records
+from creditml.features.inputs import model_inputs
+from creditml.model.reasons import top_risk_contributors
+from creditml.model.paths import feature_paths
+from creditml.model.frame import feature_types, model_matrix, positional_names
+from creditml.model.scorecard import ScoreScale
+from creditml.model.records import tables_from_records
 
 OUTPUT_COLUMNS = ["instance_id", "probability", "score", "band", "reason_codes"]
 SINGLE_THREAD_ROWS = 64  # up to this many rows are scored on one thread
@@ -103,24 +102,8 @@ class ModelBundle:
         cutoff = self.cutoff_times(records)
         key_type = tables[self.task.target][self.index_name].dtype
         cutoff[self.index_name] = cutoff[self.index_name].astype(key_type)
-        es = build_entityset(dataset, self.features_settings.ignore_columns)
-        matrix = compute_matrix(self.definitions, es, cutoff, self.engine)
-        ids = pd.Index(cutoff[self.index_name].values)
-        if not matrix.index.equals(ids):  # featuretools may return another order
-            matrix = matrix.loc[ids]
-        if self.features_settings.graph is not None:
-            from creditml.features.graph import graph_features
-            from creditml.features.pipeline import graph_inputs
-            from creditml.tasks import TaskInstances
-
-            inst = TaskInstances(self.task, self.index_name, cutoff, pd.Series(0, index=cutoff[self.index_name]),
-                                 cutoff["time"].max(), {})
-            links, inst_frame, applications, confirmations = graph_inputs(
-                dataset, self.task.target, self.features_settings.graph, inst)
-            graph = graph_features(links, inst_frame, applications, self.features_settings.graph, confirmations)
-            graph.index = matrix.index
-            matrix = pd.concat([matrix, graph], axis=1)
-        return matrix
+        return model_inputs(dataset, self.task.target, cutoff, self.definitions, self.features_settings,
+                            engine=self.engine)
 
     def margins(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """Margin and per-feature contributions (XGBoost's exact TreeSHAP; last column = bias)."""

@@ -1,7 +1,7 @@
 """The MLflow pyfunc: raw relational records in, probability, score, band, reasons out.
 
 Input: a DataFrame with one column ``record`` holding one JSON record per instance (see
-``creditml.serving.records`` for the shape). With ``mlflow models serve`` the request
+``creditml.model.records`` for the shape). With ``mlflow models serve`` the request
 body is ``{"dataframe_records": [{"record": "<JSON of the record>"}]}``.
 """
 
@@ -12,8 +12,8 @@ import warnings
 import mlflow.pyfunc
 import pandas as pd
 
-from creditml.serving.bundle import ModelBundle
-from creditml.serving.records import parse_records
+from creditml.model.bundle import ModelBundle
+from creditml.model.records import parse_records
 
 warnings.filterwarnings("ignore", category=FutureWarning, module=r"featuretools(\.|$)")
 

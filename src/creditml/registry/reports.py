@@ -1,9 +1,4 @@
-"""The edge of the report: load one registered version's run from MLflow, write the page.
-
-Every MLflow call of the report lives here. The tracking URI is the one
-``creditml.registry.tracking.configure()`` sets (``MLFLOW_TRACKING_URI`` or the
-embedded SQLite store).
-"""
+"""The edge of the report: load one registered version's run through the registry, write the page."""
 
 from __future__ import annotations
 
@@ -13,57 +8,29 @@ import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
-import mlflow
 import pandas as pd
 import yaml
-from mlflow.exceptions import MlflowException
-from mlflow.tracking import MlflowClient
 from pydantic import ValidationError
 
 from creditml.config import GateSettings
 from creditml.errors import CreditmlError
 from creditml.explain.report import ReportInputs, build_report
 from creditml.modeling.metrics import SplitMetrics
-from creditml.registry import tracking
-from creditml.serving.bundle import ModelBundle
+from creditml.registry import ModelRegistry, open_registry
+from creditml.model.bundle import ModelBundle
 
 REPORT_ARTIFACT = "report/model_report.html"
 
 
-class ModelVersionNotFound(CreditmlError):
-    """The registered model or the version asked for does not exist."""
-
-
-def _version(client: MlflowClient, model_name: str, version: str):
-    try:
-        client.get_registered_model(model_name)
-    except MlflowException:
-        names = sorted(m.name for m in client.search_registered_models())
-        known = ", ".join(names) if names else "none"
-        raise ModelVersionNotFound(
-            f"no registered model {model_name!r} at {mlflow.get_tracking_uri()}; registered models: {known}. "
-            "Train one with `creditml train PIPELINE` or set MLFLOW_TRACKING_URI"
-        ) from None
-    try:
-        return client.get_model_version(model_name, str(version))
-    except MlflowException:
-        versions = sorted((int(v.version) for v in client.search_model_versions(f"name='{model_name}'")))
-        raise ModelVersionNotFound(
-            f"model {model_name!r} has no version {version}; versions: {', '.join(map(str, versions)) or 'none'}"
-        ) from None
-
-
-def load_report_inputs(model_name: str, version: str) -> ReportInputs:
+def load_report_inputs(model_name: str, version: str, registry: ModelRegistry | None = None) -> ReportInputs:
     """Everything the report shows for ``model_name`` version ``version``, from its MLflow run."""
-    tracking.configure()
-    client = MlflowClient()
-    mv = _version(client, model_name, version)
-    run = client.get_run(mv.run_id)
-    tags = dict(run.data.tags)
+    registry = registry or open_registry()
+    mv = registry.get_version(model_name, version)
+    tags = registry.run_tags(mv.run_id)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        run_dir = Path(client.download_artifacts(mv.run_id, "", str(tmp / "run")))
-        model_dir = Path(mlflow.artifacts.download_artifacts(artifact_uri=mv.source, dst_path=str(tmp / "model")))
+        run_dir = registry.download_artifacts(mv.run_id, "", tmp / "run")
+        model_dir = registry.download_model(model_name, mv.version, tmp / "model")
         bundle = ModelBundle.load(_find_bundle(model_dir, model_name, version))
         logged = _read_run(run_dir, model_name, version)
     notes: list[str] = []
@@ -131,7 +98,7 @@ def _protected(tags: dict, bundle: ModelBundle, ids: pd.Index, notes: list[str])
     """Protected attributes of the out-of-time instances, read from the dataset now (never logged)."""
     from creditml.data import load_dataset
     from creditml.data.protected import protected_attributes
-    from creditml.runner import data_fingerprint
+    from creditml.data.fingerprint import data_fingerprint
 
     path = tags.get("creditml.dataset")
     if not path or not Path(path).exists():
@@ -167,5 +134,5 @@ def write_report(model_name: str, version: str, out: Path, gates: dict | None = 
     with tempfile.TemporaryDirectory() as folder:
         named = Path(folder) / Path(REPORT_ARTIFACT).name
         named.write_text(html, encoding="utf-8")
-        MlflowClient().log_artifact(inputs.run_id, str(named), str(Path(REPORT_ARTIFACT).parent))
+        open_registry().log_artifact(inputs.run_id, named, str(Path(REPORT_ARTIFACT).parent))
     return out

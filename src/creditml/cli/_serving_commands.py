@@ -15,7 +15,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, poll_seconds: float = 30.0,
     from creditml.registry import tracking
     from creditml.serving.app import create_app
     from creditml.serving.linkstore import DEFAULT_URL, LinkStore
-    from creditml.serving.registry_watch import ChampionWatcher
+    from creditml.serving.champions import ChampionWatcher
 
     if poll_seconds < 0:
         raise CreditmlError(f"--poll-seconds must be 0 (no polling) or more, got {poll_seconds}")

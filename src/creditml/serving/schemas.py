@@ -26,7 +26,7 @@ MAX_BATCH = 1000
 
 
 class RecordIn(BaseModel):
-    """One instance with the related rows its features read (see ``creditml.serving.records``)."""
+    """One instance with the related rows its features read (see ``creditml.model.records``)."""
 
     model_config = ConfigDict(extra="forbid")
 

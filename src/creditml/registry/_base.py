@@ -1,0 +1,86 @@
+"""What creditml needs from a model registry, as one small interface.
+
+Like Optuna's storages: a base class that states the contract, one implementation per
+backend (``_mlflow.MlflowRegistry`` for SQLite, PostgreSQL or a tracking server), a
+factory that picks it from a URI (``creditml.registry.open_registry``) and one contract
+test suite that every implementation passes (``tests/registry/test_contract.py``).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from creditml.errors import CreditmlError
+
+
+class RegistryError(CreditmlError):
+    """A registry operation was refused; nothing was changed."""
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    name: str
+    version: str
+    run_id: str
+    source: str  # the model URI the version was registered from
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+class ModelRegistry(ABC):
+    """Registered models, their versions, tags, aliases, run artifacts and the audit trail.
+
+    Contract (every implementation):
+    - ``register_version`` creates the model on first use and returns versions "1", "2", ...
+    - unknown models and versions raise :class:`RegistryError` naming what exists;
+    - ``alias_version`` of an unset alias is ``None``; ``set_alias(name, alias, None)`` removes it;
+    - ``audit_entries`` returns entries in the order they were appended.
+    """
+
+    uri: str
+
+    @abstractmethod
+    def register_version(self, name: str, model_uri: str, run_id: str, tags: dict[str, str],
+                         description: str = "") -> str: ...
+
+    @abstractmethod
+    def model_names(self) -> list[str]: ...
+
+    @abstractmethod
+    def versions(self, name: str) -> list[str]: ...
+
+    @abstractmethod
+    def require_model(self, name: str) -> None: ...
+
+    @abstractmethod
+    def get_version(self, name: str, version: str) -> VersionInfo: ...
+
+    @abstractmethod
+    def set_version_tags(self, name: str, version: str, tags: dict[str, str]) -> None: ...
+
+    @abstractmethod
+    def alias_version(self, name: str, alias: str) -> str | None: ...
+
+    @abstractmethod
+    def set_alias(self, name: str, alias: str, version: str | None) -> None: ...
+
+    @abstractmethod
+    def download_artifacts(self, run_id: str, path: str, dst: Path | None = None) -> Path:
+        """A run artifact (file or folder) as a local path."""
+
+    @abstractmethod
+    def download_model(self, name: str, version: str, dst: Path) -> Path:
+        """The logged model folder of a version."""
+
+    @abstractmethod
+    def run_tags(self, run_id: str) -> dict[str, str]: ...
+
+    @abstractmethod
+    def log_artifact(self, run_id: str, local_path: Path, artifact_dir: str) -> None: ...
+
+    @abstractmethod
+    def audit_entries(self, name: str) -> list[dict]: ...
+
+    @abstractmethod
+    def append_audit(self, name: str, entry: dict) -> None: ...

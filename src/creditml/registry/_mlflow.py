@@ -1,0 +1,105 @@
+"""The MLflow model registry (SQLite, PostgreSQL or a tracking server), behind ``ModelRegistry``.
+
+The audit trail is one registered-model tag per entry (``creditml.audit.000001`` ...),
+so it lives wherever the registry lives and an entry is written in one call.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import mlflow
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+
+from creditml.registry._base import ModelRegistry, RegistryError, VersionInfo
+
+AUDIT_PREFIX = "creditml.audit."
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class MlflowRegistry(ModelRegistry):
+    def __init__(self, uri: str):
+        self.uri = uri
+        self.client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+    def register_version(self, name: str, model_uri: str, run_id: str, tags: dict[str, str],
+                         description: str = "") -> str:
+        try:
+            self.client.get_registered_model(name)
+        except MlflowException:
+            self.client.create_registered_model(name, description=description)
+        # a logged model (MLflow 3) is named by its id: models:/m-<id>
+        model_id = model_uri.split("/", 1)[1] if model_uri.startswith("models:/m-") else None
+        version = self.client.create_model_version(name, model_uri, run_id=run_id, tags=tags, model_id=model_id)
+        return str(version.version)
+
+    def model_names(self) -> list[str]:
+        return sorted(m.name for m in self.client.search_registered_models())
+
+    def versions(self, name: str) -> list[str]:
+        try:
+            found = self.client.search_model_versions(f"name='{name}'")
+        except MlflowException:
+            found = []
+        return sorted((str(v.version) for v in found), key=int)
+
+    def require_model(self, name: str) -> None:
+        try:
+            self.client.get_registered_model(name)
+        except MlflowException:
+            known = ", ".join(self.model_names()) or "none"
+            raise RegistryError(f"model {name!r} is not registered at {self.uri}; registered models: {known}. "
+                                "Train it first (creditml run PIPELINE.yaml) or set MLFLOW_TRACKING_URI") from None
+
+    def get_version(self, name: str, version: str) -> VersionInfo:
+        self.require_model(name)
+        try:
+            mv = self.client.get_model_version(name, str(version))
+        except MlflowException:
+            known = ", ".join(self.versions(name)) or "none"
+            raise RegistryError(f"model {name!r} has no version {version}; versions: {known}") from None
+        return VersionInfo(name, str(mv.version), mv.run_id or "", mv.source or "", dict(mv.tags))
+
+    def set_version_tags(self, name: str, version: str, tags: dict[str, str]) -> None:
+        for key, value in tags.items():
+            self.client.set_model_version_tag(name, str(version), key, str(value))
+
+    def alias_version(self, name: str, alias: str) -> str | None:
+        try:
+            return str(self.client.get_model_version_by_alias(name, alias).version)
+        except MlflowException:
+            return None
+
+    def set_alias(self, name: str, alias: str, version: str | None) -> None:
+        if version is None:
+            self.client.delete_registered_model_alias(name, alias)
+        else:
+            self.client.set_registered_model_alias(name, alias, str(version))
+
+    def download_artifacts(self, run_id: str, path: str, dst: Path | None = None) -> Path:
+        return Path(self.client.download_artifacts(run_id, path, str(dst) if dst else None))
+
+    def download_model(self, name: str, version: str, dst: Path) -> Path:
+        source = self.get_version(name, version).source
+        return Path(mlflow.artifacts.download_artifacts(artifact_uri=source, dst_path=str(dst),
+                                                        tracking_uri=self.uri))
+
+    def run_tags(self, run_id: str) -> dict[str, str]:
+        return dict(self.client.get_run(run_id).data.tags)
+
+    def log_artifact(self, run_id: str, local_path: Path, artifact_dir: str) -> None:
+        self.client.log_artifact(run_id, str(local_path), artifact_dir)
+
+    def audit_entries(self, name: str) -> list[dict]:
+        tags = self.client.get_registered_model(name).tags
+        return [json.loads(tags[k]) for k in sorted(k for k in tags if k.startswith(AUDIT_PREFIX))]
+
+    def append_audit(self, name: str, entry: dict) -> None:
+        number = len(self.audit_entries(name)) + 1
+        self.client.set_registered_model_tag(name, f"{AUDIT_PREFIX}{number:06d}", json.dumps({"at": now(), **entry}))

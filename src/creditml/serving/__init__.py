@@ -1,0 +1,1 @@
+"""Scoring in production: the REST app, champions in memory, the link store, batch scoring, monitoring."""
