@@ -10,6 +10,7 @@ import xgboost as xgb
 from creditml.config import ScoringSettings, TaskSpec
 from creditml.explain.report import ReportInputs
 from creditml.model.frame import feature_types, fit_categories, model_frame, positional_names
+from creditml.modeling.artifacts import TuningSummary
 from creditml.modeling.metrics import evaluate
 
 CITIES = ["north", "south", "east", "west"]
@@ -75,9 +76,11 @@ def make_inputs(n: int = 1500, n_numeric: int = 3, seed: int = 0, protected: boo
         booster=booster, features=features, categories=categories, best_iteration=best_iteration,
         scoring=ScoringSettings(), descriptions={f: f"The <{f}> of the application." for f in features},
         metrics=metrics, predictions=predictions, sample=sample, selection=selection, leakage_flags=["leaky"],
-        tuning={"study": "s1", "best_params": {"max_depth": 3, "eta": 0.2}, "best_validation_auc": 0.7,
-                "best_iteration": best_iteration, "param_importance": {"max_depth": 0.7, "eta": 0.3},
-                "monotone_constraints": monotone},
+        tuning=TuningSummary(study="s1", storage="sqlite:///optuna.db", objective="AUC on the validation split",
+                             best_params={"max_depth": 3, "eta": 0.2}, best_auc=0.7, cv_folds=0, folds=[],
+                             best_iteration=best_iteration, final_fit="train",
+                             param_importance={"max_depth": 0.7, "eta": 0.3}, resumed_trials=0, sampler_seed=0,
+                             monotone_constraints=monotone),
         trials=trials, tags={"creditml.data_fingerprint": "f00d", "creditml.code_version": "0.1.0+abc"},
         protected=groups,
     )

@@ -5,14 +5,15 @@ import time
 
 import pytest
 
+from creditml.modeling.artifacts import GateRecord
 from creditml.explain.report import SECTIONS, build_report, fmt_num
 from tests.explain.conftest import make_inputs
 
-GATES = {"passed": False, "checks": [
+GATES = GateRecord.model_validate({"passed": False, "checks": [
     {"name": "min_test_auc", "passed": True, "value": 0.71, "threshold": 0.6, "reason": "fine"},
     {"name": "min_fairness_ratio", "passed": False, "value": 0.72, "threshold": 0.8,
      "reason": "a protected group's approval rate is 0.72 of the best group's"},
-]}
+]})
 
 
 @pytest.fixture(scope="module")

@@ -22,6 +22,7 @@ from creditml.explain import figures
 from creditml.explain.shap_values import (ShapValues, importance_stability, mean_abs_importance, monotonicity,
                                           shap_values)
 from creditml.model.reasons import top_risk_contributors
+from creditml.modeling.artifacts import GateRecord, TuningSummary
 from creditml.modeling.fairness import approval_threshold, group_table
 from creditml.modeling.metrics import SplitMetrics, psi
 from creditml.modeling.plots import calibration_plot, figure_to_svg, lift_plot, score_distribution_plot
@@ -60,22 +61,22 @@ class ReportInputs:
     metrics: dict[str, SplitMetrics]
     predictions: pd.DataFrame
     sample: pd.DataFrame
-    selection: pd.DataFrame = field(default_factory=pd.DataFrame)
-    leakage_flags: list[str] = field(default_factory=list)
-    tuning: dict = field(default_factory=dict)  # tuning/summary.json
-    trials: pd.DataFrame = field(default_factory=pd.DataFrame)
+    selection: pd.DataFrame  # features/selection.csv
+    leakage_flags: list[str]
+    tuning: TuningSummary  # tuning/summary.json
+    trials: pd.DataFrame  # tuning/optuna_trials.csv
     tags: dict[str, str] = field(default_factory=dict)  # the run's tags (lineage)
     protected: pd.DataFrame | None = None
     gate_settings: GateSettings = field(default_factory=GateSettings)
-    gates: dict | None = None  # gates/gates.json as logged by the run, when present
+    gates: GateRecord | None = None  # gates/gates.json as logged by the run
     notes: list[str] = field(default_factory=list)  # what loading found that the reader should know
     generated_at: str = ""
 
 
-def build_report(inputs: ReportInputs, gates: dict | None = None) -> str:
+def build_report(inputs: ReportInputs, gates: GateRecord | None = None) -> str:
     """The review report as one self-contained HTML page (inline CSS and images, no scripts).
 
-    ``gates`` (``{"passed": bool, "checks": [{name, passed, value, threshold, reason}]}``)
+    ``gates``
     overrides the gates logged with the run; with neither the page says "not evaluated".
     """
     context = report_context(inputs, gates if gates is not None else inputs.gates)
@@ -85,7 +86,7 @@ def build_report(inputs: ReportInputs, gates: dict | None = None) -> str:
     return env.get_template("report.html.j2").render(**context)
 
 
-def report_context(inputs: ReportInputs, gates: dict | None) -> dict:
+def report_context(inputs: ReportInputs, gates: GateRecord | None) -> dict:
     """The data of every section (plain dicts, lists and preformatted figures)."""
     sample = inputs.sample
     split = sample["__split__"].astype(str)
@@ -135,19 +136,17 @@ def _summary(inputs: ReportInputs, sv: ShapValues, sv_train: ShapValues, sv_test
                ("Code version", tags.get("creditml.code_version", "not recorded")),
                ("Pipeline", tags.get("creditml.pipeline", "not recorded")),
                ("Dataset config", tags.get("creditml.dataset", "not recorded")),
-               ("Optuna study", tags.get("creditml.study", inputs.tuning.get("study", "not recorded")))]
+               ("Optuna study", tags.get("creditml.study", inputs.tuning.study))]
     test = inputs.metrics.get("test")
     return {"task": inputs.task, "splits": splits, "lineage": lineage, "n_features": len(inputs.features),
             "test": test, "shap_rows": len(sv.index), "shap_train": len(sv_train.index),
             "shap_test": len(sv_test.index), "additivity_error": sv.additivity_error}
 
 
-def _gates(gates: dict | None) -> dict | None:
+def _gates(gates: GateRecord | None) -> dict | None:
     if gates is None:
         return None
-    checks = [{"name": c.get("name", ""), "passed": bool(c.get("passed")), "value": c.get("value"),
-               "threshold": c.get("threshold"), "reason": c.get("reason", "")} for c in gates.get("checks", [])]
-    return {"passed": bool(gates.get("passed")), "checks": checks, "failed": sum(not c["passed"] for c in checks)}
+    return {"passed": gates.passed, "checks": [c.model_dump() for c in gates.checks], "failed": gates.failed}
 
 
 def _metrics(inputs: ReportInputs) -> dict:
@@ -202,7 +201,7 @@ def _stability(inputs: ReportInputs, sv_train: ShapValues, sv_test: ShapValues, 
 
 
 def _monotonicity(inputs: ReportInputs, X_train: pd.DataFrame, sv_train: ShapValues) -> dict:
-    declared = {k: int(v) for k, v in (inputs.tuning.get("monotone_constraints") or {}).items()}
+    declared = dict(inputs.tuning.monotone_constraints)
     if not declared:
         return {"rows": [], "violated": 0}
     table = monotonicity(X_train, sv_train, declared)
@@ -285,15 +284,12 @@ def _selection(inputs: ReportInputs) -> dict:
 def _tuning(inputs: ReportInputs) -> dict:
     summary, trials = inputs.tuning, inputs.trials
     states = trials["state"].value_counts().to_dict() if "state" in trials else {}
-    importance = sorted((summary.get("param_importance") or {}).items(), key=lambda kv: -kv[1])
-    return {"study": summary.get("study", ""),
-            "best_auc": summary.get("best_validation_auc", summary.get("best_cv_auc", math.nan)),
-            "objective": summary.get("objective", "AUC on the validation split"),
-            "best_iteration": summary.get("best_iteration"),
-            "final_fit": summary.get("final_fit", "early stopping on the validation split"),
-            "best_params": sorted((summary.get("best_params") or {}).items()),
+    importance = sorted(summary.param_importance.items(), key=lambda kv: -kv[1])
+    return {"study": summary.study, "best_auc": summary.best_auc, "objective": summary.objective,
+            "best_iteration": summary.best_iteration, "final_fit": summary.final_fit,
+            "best_params": sorted(summary.best_params.items()),
             "n_trials": len(trials), "states": states, "importance": importance,
-            "resumed": summary.get("resumed_trials", 0)}
+            "resumed": summary.resumed_trials}
 
 
 # --------------------------------------------------------------------------- formatting

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from creditml.config import GateSettings
+from creditml.modeling.artifacts import GateCheck, GateRecord
 
 
 @dataclass(frozen=True)
@@ -37,8 +38,9 @@ class GateDecision:
     def reasons(self) -> list[str]:
         return [c.reason for c in self.checks if not c.passed]
 
-    def as_dict(self) -> dict:
-        return {"passed": self.passed, "checks": [asdict(c) for c in self.checks]}
+    def record(self) -> GateRecord:
+        """The decision as logged (``gates/gates.json``)."""
+        return GateRecord(passed=self.passed, checks=tuple(GateCheck(**asdict(c)) for c in self.checks))
 
 
 def evaluate_gates(inputs: GateInputs, settings: GateSettings) -> GateDecision:

@@ -13,6 +13,7 @@ import pandas as pd
 from creditml.config import PipelineConfig
 from creditml.data import Dataset
 from creditml.features.pipeline import FeatureResult
+from creditml.modeling.artifacts import LeakageFlags, TuningSummary, check_selection_table
 from creditml.modeling.assessment import Assessment
 from creditml.modeling.plots import calibration_plot, figure_to_svg, lift_plot, roc_plot
 from creditml.modeling.train import TrainedModel
@@ -78,24 +79,22 @@ def log_pipeline_run(cfg: PipelineConfig, dataset: Dataset, features: FeatureRes
             metrics["oracle_auc_test"] = oracle
             metrics["auc_share_of_oracle"] = trained.metrics["test"].auc / oracle
         tracking.log_metrics(metrics)
-        tracking.log_frame(features.selector.report_, "features/selection.csv")
+        tracking.log_frame(check_selection_table(features.selector.report_), "features/selection.csv")
         tracking.log_text("\n".join(str(c) for c in features.matrix.columns), "features/candidates.txt")
         tracking.log_json(features.all_descriptions(), "features/descriptions.json")
-        tracking.log_json({"leakage_flags": list(getattr(features.selector, "leakage_flags_", []))},
+        tracking.log_text(LeakageFlags(leakage_flags=list(features.selector.leakage_flags_)).model_dump_json(indent=1),
                           "features/leakage_flags.json")
         tracking.log_frame(trained.tuning.trials.astype({c: str for c in trained.tuning.trials.columns
                                                          if trained.tuning.trials[c].dtype == object}),
                            "tuning/optuna_trials.csv")
         tuning = trained.tuning
-        best = ({"best_cv_auc": tuning.best_value, "cv_folds": tuning.folds} if tuning.folds
-                else {"best_validation_auc": tuning.best_value})
-        tracking.log_json({"study": tuning.study_name, "storage": tuning.storage, "objective": tuning.objective,
-                           "best_params": tuning.best_params, **best,
-                           "best_iteration": trained.best_iteration, "final_fit": trained.final_fit,
-                           "param_importance": tuning.param_importance,
-                           "resumed_trials": tuning.resumed_trials, "sampler_seed": cfg.seed,
-                           "monotone_constraints": trained.monotone},
-                          "tuning/summary.json")
+        summary = TuningSummary(
+            study=tuning.study_name, storage=tuning.storage, objective=tuning.objective,
+            best_params=tuning.best_params, best_auc=tuning.best_value, cv_folds=len(tuning.folds), folds=tuning.folds,
+            best_iteration=trained.best_iteration, final_fit=trained.final_fit,
+            param_importance=tuning.param_importance, resumed_trials=tuning.resumed_trials, sampler_seed=cfg.seed,
+            monotone_constraints=trained.monotone)
+        tracking.log_text(summary.model_dump_json(indent=1), "tuning/summary.json")
         tracking.log_json({s: m.__dict__ for s, m in trained.metrics.items()}, "evaluation/metrics.json")
         predictions = trained.predictions.reset_index().rename(columns={trained.predictions.index.name or "index": "instance_id"})
         tracking.log_frame(predictions, "evaluation/predictions.parquet")
@@ -107,7 +106,7 @@ def log_pipeline_run(cfg: PipelineConfig, dataset: Dataset, features: FeatureRes
         tracking.log_text(figure_to_svg(roc_plot(y, p)), "evaluation/roc.svg")
         tracking.log_frame(explain_sample(features, cfg.seed), "explain/shap_sample.parquet")
         tracking.log_json(record, "serving/example_record.json")
-        tracking.log_json(decision.as_dict(), "gates/gates.json")
+        tracking.log_text(decision.record().model_dump_json(indent=1), "gates/gates.json")
         tracking.log_json({"approval_threshold": assessment.approval_threshold,
                            "groups": {k: v.to_dict(orient="records") for k, v in assessment.fairness.items()}},
                           "gates/fairness.json")

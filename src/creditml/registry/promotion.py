@@ -32,7 +32,7 @@ def record_gates(name: str, version: str, decision: GateDecision, registry: Mode
     store.set_version_tags(name, version, {
         "creditml.gates": "passed" if decision.passed else "failed",
         "creditml.gates.reasons": "; ".join(decision.reasons) or "all gates passed",
-        "creditml.gates.detail": json.dumps(decision.as_dict())[:4900],
+        "creditml.gates.detail": decision.record().model_dump_json()[:4900],
     })
     if decision.passed:
         _move_alias(store, name, CHALLENGER, version, {"by": "creditml gates", "why": "passed the automated gates"})

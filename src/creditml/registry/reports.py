@@ -15,6 +15,8 @@ from pydantic import ValidationError
 from creditml.config import GateSettings
 from creditml.errors import CreditmlError
 from creditml.explain.report import ReportInputs, build_report
+from creditml.modeling.artifacts import (GateRecord, LeakageFlags, TuningSummary, check_selection_table,
+                                        read_record)
 from creditml.modeling.metrics import SplitMetrics
 from creditml.registry import ModelRegistry, open_registry
 from creditml.model.bundle import ModelBundle
@@ -64,9 +66,8 @@ def _read_run(run_dir: Path, model_name: str, version: str) -> dict:
                                 "retrain with this creditml version to log it")
         return path
 
-    def optional_json(rel: str, default):
-        path = run_dir / rel
-        return json.loads(path.read_text()) if path.exists() else default
+    def record(model, rel: str):
+        return read_record(model, need(rel).read_text(), rel)
 
     metrics = {s: SplitMetrics(**m) for s, m in json.loads(need("evaluation/metrics.json").read_text()).items()}
     predictions = pd.read_parquet(need("evaluation/predictions.parquet")).set_index("instance_id")
@@ -75,12 +76,12 @@ def _read_run(run_dir: Path, model_name: str, version: str) -> dict:
     return {
         "metrics": metrics, "predictions": predictions,
         "sample": pd.read_parquet(need("explain/shap_sample.parquet")),
-        "selection": pd.read_csv(selection_path) if selection_path.exists() else pd.DataFrame(),
-        "leakage_flags": optional_json("features/leakage_flags.json", {}).get("leakage_flags", []),
-        "descriptions": optional_json("features/descriptions.json", {}),
-        "tuning": optional_json("tuning/summary.json", {}),
-        "trials": pd.read_csv(trials_path) if trials_path.exists() else pd.DataFrame(),
-        "gates": optional_json("gates/gates.json", None),
+        "selection": check_selection_table(pd.read_csv(need("features/selection.csv"))),
+        "leakage_flags": record(LeakageFlags, "features/leakage_flags.json").leakage_flags,
+        "descriptions": json.loads(need("features/descriptions.json").read_text()),
+        "tuning": record(TuningSummary, "tuning/summary.json"),
+        "trials": pd.read_csv(need("tuning/optuna_trials.csv")),
+        "gates": record(GateRecord, "gates/gates.json"),
         "pipeline": yaml.safe_load((run_dir / "config/pipeline.yaml").read_text())
         if (run_dir / "config/pipeline.yaml").exists() else {},
     }
@@ -117,7 +118,7 @@ def _protected(tags: dict, bundle: ModelBundle, ids: pd.Index, notes: list[str])
     return protected_attributes(dataset, bundle.task.target, pd.Index(ids.astype(key_type)))
 
 
-def write_report(model_name: str, version: str, out: Path, gates: dict | None = None) -> Path:
+def write_report(model_name: str, version: str, out: Path, gates: GateRecord | None = None) -> Path:
     """Build the report, write it atomically to ``out`` and log it to the version's run."""
     inputs = load_report_inputs(model_name, version)
     html = build_report(inputs, gates)
