@@ -57,6 +57,28 @@ def test_json_summary_names_everything(credit_run):
     assert summary["artifacts"].startswith("file://")
 
 
+def test_a_rerun_says_it_reused_the_study_registers_nothing_and_writes_beside_the_store(credit_run, small_world):
+    """The same config again, from another folder, with --no-register: the finished study is reused and said to
+    be; no version is added; the study and artifacts stay beside the tracking store, not in the working folder."""
+    _, tmp = credit_run
+    elsewhere = tmp / "elsewhere"
+    elsewhere.mkdir()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MLFLOW_TRACKING_URI", _env(tmp)["MLFLOW_TRACKING_URI"])
+        mp.chdir(elsewhere)
+        args = ["run", str(PIPELINES / "credit_default.yaml"), "--dataset", str(small_world), "--no-register"]
+        for override in SMALL:
+            args += ["--set", override]
+        result = CliRunner().invoke(app, args, terminal_width=200)
+    assert result.exit_code == 0, result.output
+    out = " ".join(result.output.split())
+    assert "reused study" in out and "its 3 trials finished in an earlier run and this run added none" in out
+    assert "not registered (--no-register)" in out
+    assert list(elsewhere.iterdir()) == []
+    assert [v.version for v in MlflowClient(_env(tmp)["MLFLOW_TRACKING_URI"]).search_model_versions(
+        "name='creditml-credit-default'")] == ["1"]
+
+
 def test_run_records_lineage_and_version_tags(credit_run):
     summary, tmp = credit_run
     os.environ["MLFLOW_TRACKING_URI"] = _env(tmp)["MLFLOW_TRACKING_URI"]

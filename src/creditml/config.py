@@ -358,7 +358,9 @@ class TuningSettings(_Strict):
     class_imbalance: Literal["none", "tune"] = "none"  # "tune": search scale_pos_weight too
     # feature-name glob -> +1 (score rises with the feature) / -1; e.g. {"*days_late*": 1}
     monotone_constraints: dict[str, Literal[-1, 1]] = Field(default_factory=dict)
-    nthread: int = Field(0, ge=0)  # 0: all cores
+    # None: one thread below SMALL_DATA_ROWS training rows (threads cost more than they save there, and a
+    # shared machine is oversubscribed), else the cores this process may use; 0: all of the machine's cores
+    nthread: int | None = Field(None, ge=0)
     cv_folds: int = 0  # 0: score trials on the validation split; k >= 2: forward-chaining folds of train
 
     @field_validator("cv_folds")

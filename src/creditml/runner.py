@@ -43,6 +43,9 @@ class RunSummary:
     study: str
     gates_passed: bool
     gate_reasons: list[str]
+    registered: str  # why a version was or was not registered
+    new_trials: int  # trials this run added to the study
+    reused_trials: int  # finished trials found in the study from earlier runs
 
     def as_json(self) -> str:
         return json.dumps(self.__dict__, default=float)
@@ -75,17 +78,31 @@ def preflight(cfg: PipelineConfig):
     return dataset
 
 
-def run_pipeline(cfg: PipelineConfig, progress: Callable[[str], None] | None = None) -> RunSummary:
+def registration(cfg: PipelineConfig, register: bool) -> str | None:
+    """Why this run registers no version, or None when it registers one."""
+    if not register:
+        return "not registered (--no-register)"
+    if cfg.registry is None:
+        return "not registered (the pipeline declares no registry.model_name)"
+    if cfg.features.max_depth == 0:
+        return "not registered: a target-table-only baseline (features.max_depth=0) never is"
+    return None
+
+
+def run_pipeline(cfg: PipelineConfig, progress: Callable[[str], None] | None = None,
+                 register: bool = True) -> RunSummary:
+    """Train, evaluate, track; register a version unless ``register`` is False or the run is a baseline."""
     from creditml.registry import tracking
     from creditml.registry.logging_run import log_pipeline_run
 
     say = progress or (lambda step: None)
     dataset = preflight(cfg)
+    uri = tracking.configure()
+    storage = tracking.optuna_storage(cfg.tuning.storage, uri)
+    tracking.artifact_location(cfg.name, uri)  # refuses before any work when artifacts would have no home
     fingerprint = data_fingerprint(dataset.config)
     backends = backends_for(cfg)
     features = build_features(cfg, dataset=dataset, progress=say, backend=backends.matrix)
-    uri = tracking.configure()
-    storage = tracking.optuna_storage(cfg.tuning.storage)
     say(f"tuning XGBoost ({cfg.tuning.n_trials} trials)")
     trained = train_model(features, cfg, storage=storage, data_fingerprint=fingerprint,
                           on_trial=lambda done, total: say(f"tuning XGBoost: trial {done}/{total}"),
@@ -96,15 +113,20 @@ def run_pipeline(cfg: PipelineConfig, progress: Callable[[str], None] | None = N
     assessment = assess(trained, features.matrix, list(features.selector.leakage_flags_), dataset,
                         cfg.task.target, cfg.gates, label_is_good=cfg.scoring.label_is_good)
     decision = evaluate_gates(assessment.gate_inputs, cfg.gates)
-    say("logging the run and registering the model")
+    not_registered = registration(cfg, register)
+    say("logging the run" + (" and registering the model" if not_registered is None else ""))
     with tempfile.TemporaryDirectory() as tmp:
         bundle_dir = bundle.save(Path(tmp) / "bundle")
         run_id, version, artifacts = log_pipeline_run(cfg, dataset, features, trained, bundle, bundle_dir,
-                                                      fingerprint, oracle, assessment, decision)
+                                                      fingerprint, oracle, assessment, decision,
+                                                      register=not_registered is None)
     return RunSummary(
         task=cfg.task.name, pipeline=cfg.name, run_id=run_id, model_name=cfg.registry.model_name if cfg.registry else "",
         version=version, metrics={s: {k[len(s) + 1:]: v for k, v in m.as_flat_dict(s).items()} for s, m in trained.metrics.items()},
         candidates=int(features.matrix.shape[1]), selected=len(features.selected), oracle_auc=oracle,
         tracking_uri=uri, artifacts=artifacts, study=trained.tuning.study_name,
         gates_passed=decision.passed, gate_reasons=decision.reasons,
+        registered=not_registered or f"registered as version {version}",
+        new_trials=trained.tuning.new_trials,
+        reused_trials=trained.tuning.resumed_trials,
     )

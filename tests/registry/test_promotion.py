@@ -24,7 +24,7 @@ def registry(tmp_path, monkeypatch):
     tracking.configure(tmp_path / "mlruns")
 
     def new_version(gates: GateInputs) -> str:
-        exp = tracking.experiment_id("creditml/test", tmp_path / "mlruns")
+        exp = tracking.experiment_id("creditml/test")
         with mlflow.start_run(experiment_id=exp) as run:
             mlflow.log_text("model placeholder for registry tests", "model/MLmodel")
         version = open_registry().register_version(NAME, f"runs:/{run.info.run_id}/model", run.info.run_id,

@@ -54,6 +54,8 @@ def run(
     set_: Optional[list[str]] = SET_OPTION,
     dataset: Optional[Path] = DATASET_OPTION,
     json_out: bool = typer.Option(False, "--json", help="end with one machine-readable JSON summary line"),
+    no_register: bool = typer.Option(False, "--no-register", help="track the run but register no version "
+                                     "(experiments; baselines with features.max_depth=0 never register)"),
 ) -> None:
     """Train a tuned model, evaluate it out of time, track it in MLflow and register a version."""
     from creditml.config import load_pipeline_config
@@ -61,8 +63,10 @@ def run(
 
     cfg = load_pipeline_config(pipeline, set_, dataset)
     with console.status("starting") as status:
-        summary = run_pipeline(cfg, progress=lambda step: status.update(f"{cfg.name}: {step}"))
-    table = Table(title=f"{cfg.name}: {summary.model_name} version {summary.version}", title_justify="left")
+        summary = run_pipeline(cfg, progress=lambda step: status.update(f"{cfg.name}: {step}"),
+                               register=not no_register)
+    title = f"{summary.model_name} version {summary.version}" if summary.version else "not registered"
+    table = Table(title=f"{cfg.name}: {title}", title_justify="left")
     for col in ("split", "AUC", "95% CI", "Gini", "KS", "PR-AUC", "Brier", "ECE"):
         table.add_column(col, justify="right")
     for split, m in summary.metrics.items():
@@ -71,8 +75,15 @@ def run(
     if not json_out:
         console.print(table)
         oracle = f", oracle AUC {summary.oracle_auc:.3f}" if summary.oracle_auc else ""
+        if summary.new_trials == 0:
+            console.print(f"[yellow]reused study {summary.study}[/]: its {summary.reused_trials} trials finished in "
+                          "an earlier run and this run added none; to search again set tuning.study_name to a new "
+                          "name or raise tuning.n_trials")
+        elif summary.reused_trials:
+            console.print(f"resumed study {summary.study}: {summary.reused_trials} earlier trials, "
+                          f"{summary.new_trials} new")
         console.print(f"[green]done[/]: {summary.candidates:,} candidates, {summary.selected} selected{oracle}; "
-                      f"run {summary.run_id} in {summary.tracking_uri}")
+                      f"run {summary.run_id} in {summary.tracking_uri}; {summary.registered}")
     else:
         print(summary.as_json())
 

@@ -140,7 +140,8 @@ def training_inputs(matrix: pd.DataFrame, labels: pd.Series, split: pd.Series, t
         folds = forward_chaining_folds(times[train], cfg.tuning.cv_folds)
         summary = describe_folds(times[train], labels[train], folds)
     return TrainingInputs(names, categories, frame, dmatrix("train"), dmatrix("validation"),
-                          base_params(cfg.tuning, cfg.seed, monotone), monotone, folds, summary)
+                          base_params(cfg.tuning, cfg.seed, monotone, int((split == "train").sum())), monotone, folds,
+                          summary)
 
 
 def final_rounds(cv_best_iteration: int, folds: list[tuple[np.ndarray, np.ndarray]], n_fit: int,

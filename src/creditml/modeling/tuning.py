@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fnmatch
 import logging
+import os
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -41,6 +42,7 @@ class TuningResult:
     resumed_trials: int  # finished trials found in storage before this run
     objective: str = "AUC on the validation split"  # what best_value is (objective_name)
     folds: list[dict] = field(default_factory=list)  # tuning.cv_folds: each fold's rows and time block
+    new_trials: int = 0  # trials this run finished (0: the study was complete already and is reused)
 
 
 def monotone_map(features: list[str], patterns: dict[str, int]) -> dict[str, int]:
@@ -54,11 +56,24 @@ def monotone_map(features: list[str], patterns: dict[str, int]) -> dict[str, int
     return out
 
 
-def base_params(settings: TuningSettings, seed: int, monotone: dict[str, int]) -> dict:
+SMALL_DATA_ROWS = 5_000  # below this many training rows XGBoost runs on one thread by default
+
+
+def threads_for(settings: TuningSettings, train_rows: int) -> int:
+    """XGBoost's ``nthread``: the setting, or one thread for small data and this process's cores otherwise."""
+    if settings.nthread is not None:
+        return settings.nthread
+    if train_rows < SMALL_DATA_ROWS:
+        return 1
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def base_params(settings: TuningSettings, seed: int, monotone: dict[str, int], train_rows: int) -> dict:
     params = {"objective": "binary:logistic", "eval_metric": "auc", "tree_method": "hist",
               "seed": seed, "verbosity": 0, "max_cat_to_onehot": 1}
-    if settings.nthread:
-        params["nthread"] = settings.nthread
+    nthread = threads_for(settings, train_rows)
+    if nthread:
+        params["nthread"] = nthread
     if monotone:
         params["monotone_constraints"] = monotone
     return params
@@ -168,4 +183,5 @@ def tune(dtrain: xgb.DMatrix, dvalid: xgb.DMatrix, settings: TuningSettings, *, 
     return TuningResult(study_name, storage, dict(best.params), float(best.value),
                         int(best.user_attrs.get("best_iteration", 0)), trials,
                         {k: float(v) for k, v in importance.items()}, resumed,
-                        objective_name(len(folds or [])), list(fold_summary or []))
+                        objective_name(len(folds or [])), list(fold_summary or []),
+                        sum(t.state in FINISHED for t in study.trials) - resumed)

@@ -49,7 +49,7 @@ def example_record(dataset: Dataset, bundle: ModelBundle, instance_id) -> dict:
 
 def log_pipeline_run(cfg: PipelineConfig, dataset: Dataset, features: FeatureResult, trained: TrainedModel,
                      bundle: ModelBundle, bundle_dir, fingerprint: str, oracle: float | None,
-                     assessment: Assessment, decision: GateDecision):
+                     assessment: Assessment, decision: GateDecision, register: bool = True):
     """Record the run; register the model; return (run_id, version, artifact URI)."""
     test_ids = trained.predictions.index[trained.predictions.split == "test"]
     record = example_record(dataset, bundle, test_ids[0])
@@ -117,7 +117,7 @@ def log_pipeline_run(cfg: PipelineConfig, dataset: Dataset, features: FeatureRes
         run_id = run.info.run_id
         artifacts = run.info.artifact_uri
     version = ""
-    if cfg.registry:
+    if register and cfg.registry:
         test = trained.metrics["test"]
         registry = open_registry()
         version = registry.register_version(cfg.registry.model_name, model_uri, run_id, {

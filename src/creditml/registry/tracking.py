@@ -24,6 +24,7 @@ from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 
 import creditml
+from creditml.errors import ConfigError
 
 DEFAULT_ROOT = Path("mlruns")
 
@@ -43,22 +44,51 @@ def configure(root: Path = DEFAULT_ROOT) -> str:
     return uri
 
 
-def optuna_storage(explicit: str | None, root: Path = DEFAULT_ROOT) -> str:
-    if explicit:
-        return explicit
-    root.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{(root / 'optuna.db').resolve()}"
+OPTUNA_ENV = "CREDITML_OPTUNA_STORAGE"
+ARTIFACT_ENV = "CREDITML_ARTIFACT_ROOT"
 
 
-def experiment_id(name: str, root: Path = DEFAULT_ROOT) -> str:
+def store_folder(uri: str) -> Path | None:
+    """The folder of an SQLite tracking store (artifacts and the Optuna study live beside it); None otherwise."""
+    if not uri.startswith("sqlite:///"):
+        return None
+    return Path(uri[len("sqlite:///"):]).resolve().parent
+
+
+def optuna_storage(explicit: str | None, uri: str) -> str:
+    """Where the Optuna study lives: the setting, ``CREDITML_OPTUNA_STORAGE``, or beside an SQLite tracking store."""
+    if explicit or os.environ.get(OPTUNA_ENV):
+        return explicit or os.environ[OPTUNA_ENV]
+    folder = store_folder(uri)
+    if folder is None:
+        raise ConfigError(
+            f"tuning.storage: the tracking store {uri!r} is not an SQLite file, so the Optuna study has no home "
+            f"beside it; set tuning.storage (e.g. --set tuning.storage=postgresql://USER@HOST/optuna, a database "
+            f"of its own) or export {OPTUNA_ENV}")
+    folder.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{folder / 'optuna.db'}"
+
+
+def artifact_location(name: str, uri: str) -> str | None:
+    """Where a new experiment keeps its artifacts: beside an SQLite store, ``CREDITML_ARTIFACT_ROOT``, or the server's."""
+    if os.environ.get(ARTIFACT_ENV):
+        return f"{os.environ[ARTIFACT_ENV].rstrip('/')}/{name.replace('/', '-')}"
+    folder = store_folder(uri)
+    if folder is not None:
+        return (folder / "artifacts" / name.replace("/", "-")).as_uri()
+    if uri.startswith(("http://", "https://", "databricks")):
+        return None  # a tracking server keeps artifacts in its own artifact root
+    raise ConfigError(
+        f"MLFLOW_TRACKING_URI={uri!r} is a database without a tracking server, so run artifacts have no home; "
+        f"export {ARTIFACT_ENV} (e.g. s3://bucket/creditml or file:///shared/mlartifacts) or use a tracking server")
+
+
+def experiment_id(name: str) -> str:
     client = MlflowClient()
     found = client.get_experiment_by_name(name)
     if found is not None:
         return found.experiment_id
-    location = None
-    if mlflow.get_tracking_uri().startswith("sqlite:"):
-        location = (root / "artifacts" / name.replace("/", "-")).resolve().as_uri()
-    return client.create_experiment(name, artifact_location=location)
+    return client.create_experiment(name, artifact_location=artifact_location(name, mlflow.get_tracking_uri()))
 
 
 def code_version() -> str:
