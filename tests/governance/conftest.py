@@ -9,7 +9,7 @@ import uuid
 import pytest
 from sqlalchemy import create_engine, text
 
-from creditml.governance import connect
+from creditml.governance import Identity, Ledger, SigningKey, connect
 
 PG_URL = os.environ.get("CREDITML_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
 
@@ -45,3 +45,24 @@ def store(request, tmp_path):
         with engine.begin() as conn:
             conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def signing_key() -> SigningKey:
+    return SigningKey.generate()
+
+
+@pytest.fixture
+def ledger(store, signing_key) -> Ledger:
+    return Ledger(store, signing_key=signing_key)
+
+
+@pytest.fixture
+def people() -> dict[str, Identity]:
+    return {
+        "dana": Identity("dana", frozenset({"data_scientist"})),  # trains
+        "rita": Identity("rita", frozenset({"reviewer"})),
+        "alice": Identity("alice", frozenset({"approver"})),
+        "bob": Identity("bob", frozenset({"approver", "reviewer"})),
+        "ci": Identity("ci", frozenset({"service"})),
+    }
