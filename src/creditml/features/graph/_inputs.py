@@ -25,13 +25,23 @@ class GraphInputError(CreditmlError, ValueError):
     """An input table of the graph features lacks a column or holds unusable values."""
 
 
+_COLUMN_SOURCE = {
+    "links": "the link table's columns are named by GraphSettings (instance_column, value_column, kind_column, "
+             "time_column)",
+    "instances": "instances need instance_id and cutoff",
+    "applications": "applications need instance_id, time and, with GraphSettings.customer_column, customer",
+    "confirmations": "confirmations need instance_id and known_at",
+}
+
+
 def require(df: pd.DataFrame, table: str, columns: Sequence[str]) -> None:
     if not isinstance(df, pd.DataFrame):
         raise GraphInputError(f"graph features: table '{table}' must be a pandas DataFrame, got {type(df).__name__}")
     missing = [c for c in columns if c not in df.columns]
     if missing:
         raise GraphInputError(
-            f"graph features: table '{table}' lacks column(s) {missing}; found columns {list(df.columns)}"
+            f"graph features: table '{table}' lacks column(s) {missing}; found columns {list(df.columns)}; "
+            f"{_COLUMN_SOURCE.get(table, 'rename the columns')}"
         )
 
 
@@ -40,7 +50,8 @@ def to_ns(series: pd.Series, table: str, column: str) -> np.ndarray:
     if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_datetime64_any_dtype(series):
         if len(series) and not series.isna().all():
             raise GraphInputError(
-                f"graph features: column '{column}' of table '{table}' must hold datetimes, found dtype {series.dtype}"
+                f"graph features: column '{column}' of table '{table}' must hold datetimes, found dtype {series.dtype}; "
+                "convert it with pandas.to_datetime"
             )
     try:
         times = pd.to_datetime(series)
@@ -65,7 +76,9 @@ def check_tables(links: pd.DataFrame, instances: pd.DataFrame, applications: pd.
     if confirmations is not None:
         require(confirmations, "confirmations", ["instance_id", "known_at"])
     if max_neighbours_per_identifier < 1:
-        raise GraphInputError("graph features: max_neighbours_per_identifier must be at least 1")
+        raise GraphInputError(
+            f"graph features: max_neighbours_per_identifier must be at least 1; got {max_neighbours_per_identifier}"
+        )
 
 
 @dataclass(frozen=True)
@@ -86,7 +99,10 @@ def read_applications(applications: pd.DataFrame, with_customers: bool) -> Appli
     index = pd.Index(applications["instance_id"])
     if not index.is_unique:
         dup = index[index.duplicated()].unique()[:5].tolist()
-        raise GraphInputError(f"graph features: table 'applications' repeats instance_id values, e.g. {dup}")
+        raise GraphInputError(
+            f"graph features: table 'applications' repeats instance_id values, e.g. {dup}; "
+            "give each application one row"
+        )
     time = to_ns(applications["time"], "applications", "time")
     if with_customers:
         codes, uniques = pd.factorize(applications["customer"])
@@ -117,12 +133,13 @@ def read_instances(instances: pd.DataFrame, apps: Applications, with_customers: 
         bad = instances["instance_id"][app < 0].unique()[:5].tolist()
         raise GraphInputError(
             f"graph features: {int((app < 0).sum())} instance(s) of table 'instances' are not in table "
-            f"'applications' (e.g. {bad})"
+            f"'applications' (e.g. {bad}); every instance must be an application of that table"
         )
     cutoff = to_ns(instances["cutoff"], "instances", "cutoff")
     if (cutoff == NAT).any():
         raise GraphInputError(
-            f"graph features: table 'instances' has {int((cutoff == NAT).sum())} missing 'cutoff' value(s)"
+            f"graph features: table 'instances' has {int((cutoff == NAT).sum())} missing 'cutoff' value(s); "
+            "every instance needs the time it is scored at"
         )
     if with_customers and "customer" in instances.columns:
         own = apps.customers.get_indexer(instances["customer"])  # -1: not a known customer

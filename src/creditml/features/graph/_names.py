@@ -54,7 +54,11 @@ def graph_feature_names(
         f"{PREFIX}identifier_age_days_max",
     ]
     if len(set(names)) != len(names):
-        raise GraphInputError(f"graph features: identifier kinds {list(kinds)} give duplicate column names")
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        raise GraphInputError(
+            f"graph features: identifier kinds {list(kinds)} give duplicate column names {repeated[:5]}; "
+            "kinds that differ only in whitespace share a column label: rename them in the link table"
+        )
     return names
 
 
