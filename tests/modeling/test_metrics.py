@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
 
+from creditml import stats
 from creditml.modeling.metrics import (
     SplitMetrics,
     bootstrap_auc,
@@ -161,6 +162,13 @@ def test_psi_handles_empty_bins_and_ties():
     expected = np.r_[np.zeros(50), np.arange(50.0)]
     value = psi(expected, np.full(10, 1_000.0))
     assert np.isfinite(value) and value > 1
+
+
+def test_psi_is_the_shared_statistic():
+    rng = np.random.default_rng(1)
+    train, test = rng.beta(2, 5, size=3_000), rng.beta(2, 4, size=800)
+    assert psi(train, test) == stats.psi(train, test)
+    assert psi(train, test, bins=20) == stats.psi(train, test, bins=20)
 
 
 @pytest.mark.parametrize(

@@ -12,11 +12,12 @@ import numpy as np
 from scipy.stats import rankdata
 from sklearn.metrics import average_precision_score
 
+from creditml import stats
+
 TASK_KINDS = ("default", "fraud", "collection")
 CALIBRATION_BINS = 10
 SCORE_GROUPS = 10
 FRAUD_ALERT_RATES = {"1pct": 0.01, "5pct": 0.05}
-PSI_EPSILON = 1e-6  # share given to an empty bin so the log term stays finite
 # Bootstrap works on (resamples x n) arrays; chunk so one array stays near this size.
 _BOOTSTRAP_CHUNK_ELEMENTS = 4_000_000
 
@@ -96,7 +97,7 @@ def evaluate(y_true, p, *, task_kind: str = "default", n_bootstrap: int = 200, s
 def roc_auc(y_true, p) -> float:
     """Area under the ROC curve via the Mann–Whitney rank formula (ties count one half)."""
     y, p = _check_inputs(y_true, p, "roc_auc")
-    return float(_auc_from_ranks(rankdata(p), y))
+    return float(stats.auc_from_ranks(rankdata(p), y))
 
 
 def bootstrap_auc(y_true, p, n: int, seed: int) -> tuple[float, float]:
@@ -122,11 +123,9 @@ def bootstrap_auc(y_true, p, n: int, seed: int) -> tuple[float, float]:
         cell = (groups[idx] + n_groups * np.arange(rows)[:, None]).ravel()
         positives = np.bincount(cell, weights=y[idx].ravel(), minlength=rows * n_groups).reshape(rows, n_groups)
         negatives = np.bincount(cell, minlength=rows * n_groups).reshape(rows, n_groups) - positives
-        negatives_below = np.cumsum(negatives, axis=1) - negatives
-        u = (positives * (negatives_below + 0.5 * negatives)).sum(axis=1)
         n_pos = positives.sum(axis=1)
         keep = (n_pos > 0) & (n_pos < size)
-        aucs.append(u[keep] / (n_pos[keep] * (size - n_pos[keep])))
+        aucs.append(stats.auc_from_counts(positives[keep], negatives[keep]))
     aucs = np.concatenate(aucs)
     if aucs.size == 0:
         raise ValueError(
@@ -152,19 +151,13 @@ def ks_statistic(y_true, p) -> float:
 def psi(expected, actual, bins: int = 10) -> float:
     """Population stability index of ``actual`` scores against ``expected`` scores.
 
-    Bin edges are the quantiles of ``expected`` (duplicate edges merge bins); an empty
-    bin gets a share of ``PSI_EPSILON``. Rule of thumb: < 0.1 stable, > 0.25 shifted.
+    :func:`creditml.stats.psi` (bins from the quantiles of ``expected``, empty bins
+    smoothed), for scores only: NaN or infinite scores are an error here. Rule of thumb:
+    < 0.1 stable, > 0.25 shifted.
     """
-    if bins < 2:
-        raise ValueError(f"psi: bins must be >= 2; got {bins}")
     e = _check_scores(expected, "psi: expected")
     a = _check_scores(actual, "psi: actual")
-    inner = np.unique(np.quantile(e, np.linspace(0.0, 1.0, bins + 1))[1:-1])
-    k = len(inner) + 1
-    e_share = np.bincount(np.searchsorted(inner, e, side="right"), minlength=k) / len(e)
-    a_share = np.bincount(np.searchsorted(inner, a, side="right"), minlength=k) / len(a)
-    e_share, a_share = np.maximum(e_share, PSI_EPSILON), np.maximum(a_share, PSI_EPSILON)
-    return float(np.sum((a_share - e_share) * np.log(a_share / e_share)))
+    return stats.psi(e, a, bins)
 
 
 # --- helpers -------------------------------------------------------------------------
@@ -207,13 +200,6 @@ def _check_scores(values, name: str) -> np.ndarray:
     if not np.isfinite(arr).all():
         raise ValueError(f"{name} holds {int((~np.isfinite(arr)).sum())} NaN/infinite scores; drop or impute them")
     return arr
-
-
-def _auc_from_ranks(ranks: np.ndarray, y: np.ndarray) -> float:
-    """Mann–Whitney U / (n_pos * n_neg), with average ranks so ties count one half."""
-    positives = y.sum()
-    u = (ranks * y).sum() - positives * (positives + 1) / 2.0
-    return u / (positives * (len(y) - positives))
 
 
 def _log_loss(y: np.ndarray, p: np.ndarray) -> float:

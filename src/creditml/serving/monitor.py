@@ -21,34 +21,10 @@ import pandas as pd
 
 from creditml.errors import CreditmlError
 from creditml.serving.batch import FEATURE_PREFIX
+from creditml.stats import psi  # numeric values in reference deciles, others by level, missing apart
 
 TOP_FEATURES = 10
 STABLE, WATCH = 0.1, 0.25
-_EPS = 1e-4
-
-
-def psi(reference: pd.Series, current: pd.Series, bins: int = 10) -> float:
-    """Population stability index; numeric values in reference deciles, others by level, missing apart."""
-    ref, cur = reference.reset_index(drop=True), current.reset_index(drop=True)
-    numeric = pd.api.types.is_numeric_dtype(ref) and not pd.api.types.is_bool_dtype(ref)
-    if numeric:
-        ref_num, cur_num = pd.to_numeric(ref, errors="coerce"), pd.to_numeric(cur, errors="coerce")
-        edges = np.unique(np.nanquantile(ref_num.dropna(), np.linspace(0, 1, bins + 1))) if ref_num.notna().any() \
-            else np.array([0.0])
-        inner = edges[1:-1]
-
-        def buckets(x: pd.Series) -> pd.Series:
-            codes = pd.Series(np.searchsorted(inner, x.to_numpy(), side="right"), index=x.index).astype(str)
-            return codes.where(x.notna(), "missing")
-
-        ref_b, cur_b = buckets(ref_num), buckets(cur_num)
-    else:
-        ref_b = ref.astype(object).where(ref.notna(), "missing").astype(str)
-        cur_b = cur.astype(object).where(cur.notna(), "missing").astype(str)
-    levels = sorted(set(ref_b) | set(cur_b))
-    p = ref_b.value_counts(normalize=True).reindex(levels, fill_value=0).to_numpy() + _EPS
-    q = cur_b.value_counts(normalize=True).reindex(levels, fill_value=0).to_numpy() + _EPS
-    return float(np.sum((q - p) * np.log(q / p)))
 
 
 def verdict(value: float) -> str:

@@ -1,6 +1,9 @@
 """Vectorised statistics behind feature selection: ranks, bins, IV/WoE, PSI, AUC.
 
-``column_stats`` gathers them for every candidate. Numeric columns are handled in
+PSI, the AUC formulas and the smoothing of bin shares are :mod:`creditml.stats`, shared
+with metrics and monitoring; this module bins the candidates and adds what only
+selection needs (IV/WoE, fingerprints, rank correlation). ``column_stats`` gathers
+them for every candidate. Numeric columns are handled in
 blocks (rows x columns arrays) so that 3,000 candidates cost a handful of numpy
 passes, not 3,000 pandas round trips.
 
@@ -12,8 +15,11 @@ Binning conventions, shared by IV, PSI and the categorical AUC:
 - categoricals: one bin per category, categories rarer than ``RARE_CATEGORY_SHARE``
   grouped into one "other" bin, missing values in a bin of their own.
 
-Empty bins are ignored; every non-empty bin gets ``SMOOTHING`` pseudo-counts so that
-a bin with no events (or no non-events) yields a finite WoE.
+Empty bins are ignored; every non-empty bin gets ``creditml.stats.SMOOTHING``
+pseudo-counts so that a bin with no events (or no non-events) yields a finite WoE.
+Unlike :func:`creditml.stats.psi`, which bins by the reference's quantiles, the PSI
+between the early and late halves uses these bins, taken from both halves together: the
+same bins as IV.
 """
 
 from __future__ import annotations
@@ -25,7 +31,8 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import infer_dtype, is_bool_dtype, is_complex_dtype, is_numeric_dtype, is_string_dtype
 
-SMOOTHING = 0.5
+from creditml.stats import auc_from_counts, auc_from_ranks, psi_from_counts, smoothed_shares
+
 RARE_CATEGORY_SHARE = 0.01
 MAX_CORRELATION_ROWS = 20_000  # a fixed-seed row sample bounds the cost of the correlation matrix
 BLOCK_CELLS = 4_000_000  # numeric columns are processed in blocks of about this many cells
@@ -96,11 +103,6 @@ def bin_counts(codes: np.ndarray, n_levels: int, *weights: np.ndarray) -> list[n
     ]
 
 
-def _smoothed_shares(counts: np.ndarray, occupied: np.ndarray) -> np.ndarray:
-    smoothed = np.where(occupied, counts + SMOOTHING, 0.0)
-    return smoothed / smoothed.sum(axis=1, keepdims=True)
-
-
 def woe_and_iv(events: np.ndarray, totals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """WoE per bin (ln of non-event share over event share) and IV per column.
 
@@ -108,47 +110,31 @@ def woe_and_iv(events: np.ndarray, totals: np.ndarray) -> tuple[np.ndarray, np.n
     add nothing to IV.
     """
     occupied = totals > 0
-    event_share = _smoothed_shares(events, occupied)
-    non_event_share = _smoothed_shares(totals - events, occupied)
+    event_share = smoothed_shares(events, occupied)
+    non_event_share = smoothed_shares(totals - events, occupied)
     with np.errstate(divide="ignore", invalid="ignore"):
         woe = np.where(occupied, np.log(non_event_share / event_share), np.nan)
     iv = np.where(occupied, (non_event_share - event_share) * np.nan_to_num(woe), 0.0).sum(axis=1)
     return woe, iv
 
 
-def population_stability(expected: np.ndarray, actual: np.ndarray) -> np.ndarray:
-    """PSI per column between two (columns, bins) count tables."""
-    occupied = (expected + actual) > 0
-    e = _smoothed_shares(expected, occupied)
-    a = _smoothed_shares(actual, occupied)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        terms = np.where(occupied, (a - e) * np.log(a / e), 0.0)
-    return terms.sum(axis=1)
-
-
-def auc_from_ranks(ranks: np.ndarray, y: np.ndarray) -> np.ndarray:
+def ranked_auc(ranks: np.ndarray, y: np.ndarray) -> np.ndarray:
     """max(AUC, 1 - AUC) per column; missing values tie above every present value."""
     n = ranks.shape[0]
     n_present = np.sum(~np.isnan(ranks), axis=0)
     missing_rank = (n_present + 1 + n) / 2.0
     filled = np.where(np.isnan(ranks), missing_rank[None, :], ranks)
-    n_pos = float(y.sum())
-    n_neg = n - n_pos
-    auc = (y @ filled - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg)
+    auc = auc_from_ranks(filled, y)
     return np.maximum(auc, 1.0 - auc)
 
 
-def auc_from_bins(events: np.ndarray, totals: np.ndarray) -> np.ndarray:
+def binned_auc(events: np.ndarray, totals: np.ndarray) -> np.ndarray:
     """max(AUC, 1 - AUC) of scoring each row by its bin's event rate."""
     non_events = totals - events
     with np.errstate(divide="ignore", invalid="ignore"):
         rate = np.where(totals > 0, events / totals, -1.0)
     order = np.argsort(rate, axis=1, kind="stable")
-    ev = np.take_along_axis(events, order, axis=1)
-    ne = np.take_along_axis(non_events, order, axis=1)
-    below = np.cumsum(ne, axis=1) - ne
-    pairs = ev.sum(axis=1) * ne.sum(axis=1)
-    auc = (ev * (below + 0.5 * ne)).sum(axis=1) / pairs
+    auc = auc_from_counts(np.take_along_axis(events, order, axis=1), np.take_along_axis(non_events, order, axis=1))
     return np.maximum(auc, 1.0 - auc)
 
 
@@ -225,7 +211,7 @@ def column_stats(X: pd.DataFrame, y: np.ndarray, early: np.ndarray, bins: int) -
         _fill_binned(stats, cols, codes, bins + 1, y, early)
         stats.null_share[cols] = np.isnan(block).mean(axis=0)
         stats.n_distinct[cols] = n_distinct
-        stats.auc[cols] = auc_from_ranks(ranks, y)
+        stats.auc[cols] = ranked_auc(ranks, y)
         for j, fp, r in zip(cols, numeric_fingerprints(block), ranks[sample].astype(np.float32).T):
             stats.fingerprint[j] = fp
             stats.sample_ranks[j] = r
@@ -240,7 +226,7 @@ def column_stats(X: pd.DataFrame, y: np.ndarray, early: np.ndarray, bins: int) -
         events, totals = _fill_binned(stats, [j], codes[:, None], n_levels, y, early)
         stats.null_share[j] = column.isna().mean()
         stats.n_distinct[j] = n_distinct
-        stats.auc[j] = auc_from_bins(events, totals)[0]
+        stats.auc[j] = binned_auc(events, totals)[0]
         stats.fingerprint[j] = category_fingerprint(column)
     return stats
 
@@ -249,5 +235,5 @@ def _fill_binned(stats, cols, codes, n_levels, y, early) -> tuple[np.ndarray, np
     """IV and PSI of the columns ``cols`` from their bin codes; returns events and totals."""
     events, totals, early_counts = bin_counts(codes, n_levels, y, np.ones_like(y), early)
     stats.iv[cols] = woe_and_iv(events, totals)[1]
-    stats.psi[cols] = population_stability(early_counts, totals - early_counts)
+    stats.psi[cols] = psi_from_counts(early_counts, totals - early_counts)
     return events, totals

@@ -1,0 +1,123 @@
+"""Sightings to edges, and each instance's own identifiers as of its cutoff.
+
+A sighting exists when its own time, its application and its application's time are
+known; its edge ``application -- identifier`` becomes visible at
+``max(sighting time, application time)``. An identifier is coded by its value alone,
+so two kinds sharing a value share the node. Edges are kept sorted by (identifier,
+visible time, application), so the edges of one identifier visible at a time ``t`` are
+one contiguous block: ``block_start[value] .. searchsorted(t)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from creditml.config import GraphSettings
+from creditml.features.graph._inputs import NAT, NS_PER_DAY, Applications, Instances, to_ns
+from creditml.features.graph._kinds import sighting_kinds
+
+
+@dataclass(frozen=True)
+class Sightings:
+    """Usable sightings (``app``, ``val``, ``kind`` codes, ``vis`` time, ``grouped``) and the kinds."""
+
+    frame: pd.DataFrame
+    kinds: list[object]
+
+
+def read_sightings(links: pd.DataFrame, settings: GraphSettings, apps: Applications,
+                   kinds: Sequence[object] | None) -> Sightings:
+    s = settings
+    l_app = apps.index.get_indexer(links[s.instance_column])
+    l_time = to_ns(links[s.time_column], "links", s.time_column)
+    l_val_codes, _ = pd.factorize(links[s.value_column])
+    kinds, l_kind = sighting_kinds(links, s, kinds)
+
+    keep = (l_app >= 0) & (l_time != NAT) & (l_val_codes >= 0)
+    keep &= np.where(l_app >= 0, apps.time[np.maximum(l_app, 0)] != NAT, False)
+    app = l_app[keep].astype(np.int64)
+    vis = np.maximum(l_time[keep], apps.time[app])  # when the edge becomes visible
+    if s.kind_column and s.group_ignore_kinds:
+        grouped = ~links[s.kind_column].isin(s.group_ignore_kinds).to_numpy()[keep]
+    else:
+        grouped = np.ones(len(app), dtype=bool)
+    frame = pd.DataFrame({"app": app, "val": l_val_codes[keep].astype(np.int64), "kind": l_kind[keep],
+                          "vis": vis, "grouped": grouped})
+    return Sightings(frame, kinds)
+
+
+def first_visible_edges(sightings: pd.DataFrame) -> pd.DataFrame:
+    """One edge per (identifier, application), visible from its first sighting, sorted by
+    identifier, visible time and application."""
+    edges = sightings.groupby(["val", "app"], sort=False, as_index=False)["vis"].min()
+    return edges.sort_values(["val", "vis", "app"], kind="stable", ignore_index=True)
+
+
+@dataclass(frozen=True)
+class Edges:
+    """All application--identifier edges (any kind), sorted as :func:`first_visible_edges`."""
+
+    val: np.ndarray
+    app: np.ndarray
+    vis: np.ndarray
+    block_start: np.ndarray  # per identifier code, its first edge
+
+
+def edges_of(sightings: Sightings) -> Edges:
+    edges = first_visible_edges(sightings.frame)
+    val = edges["val"].to_numpy()
+    all_vals = sightings.frame["val"]
+    n_vals = int(all_vals.max()) + 1 if len(all_vals) else 0
+    return Edges(val, edges["app"].to_numpy(), edges["vis"].to_numpy(),
+                 np.searchsorted(val, np.arange(n_vals), side="left"))
+
+
+@dataclass(frozen=True)
+class OwnIdentifiers:
+    """One row per (instance, kind, identifier) visible at the instance's cutoff, sorted
+    by instance row, kind and identifier; kind -1 keeps an identifier for the totals."""
+
+    row: np.ndarray  # instance row
+    kind: np.ndarray  # kind code, -1 without its own column
+    val: np.ndarray  # identifier code
+    cutoff: np.ndarray  # the instance's cutoff, int64 ns
+    app: np.ndarray  # the instance's application code
+    start: np.ndarray  # the identifier's first edge in ``Edges``
+    stop: np.ndarray  # one past its last edge visible at the cutoff
+    others: np.ndarray  # exact number of other applications on the identifier (float)
+    age_days: np.ndarray  # days from the identifier's first sighting by anyone to the cutoff
+
+    def __len__(self) -> int:
+        return len(self.row)
+
+
+def own_identifiers(sightings: Sightings, instances: Instances, edges: Edges) -> OwnIdentifiers:
+    frame = sightings.frame
+    own_edges = frame.groupby(["app", "kind", "val"], sort=False, as_index=False)["vis"].min()
+    inst_frame = pd.DataFrame({"row": np.arange(instances.n, dtype=np.int64),
+                               "app": instances.app.astype(np.int64), "cutoff": instances.cutoff})
+    ie = inst_frame.merge(own_edges, on="app", how="inner")
+    ie = ie[ie["vis"].to_numpy() <= ie["cutoff"].to_numpy()]
+    ie = ie.sort_values(["row", "kind", "val"], kind="stable", ignore_index=True)
+    val, cutoff = ie["val"].to_numpy(), ie["cutoff"].to_numpy()
+    start, stop = _visible_block(edges, val, cutoff)
+    others = (stop - start - 1).astype(np.float64)  # exact, the instance's own edge excluded
+    age_days = (cutoff - edges.vis[start]) / NS_PER_DAY if len(val) else np.empty(0)
+    return OwnIdentifiers(ie["row"].to_numpy(), ie["kind"].to_numpy(), val, cutoff, ie["app"].to_numpy(),
+                          start, stop, others, age_days)
+
+
+def _visible_block(edges: Edges, val: np.ndarray, cutoff: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per (identifier, cutoff): the edges of the identifier visible at the cutoff, [start, stop)."""
+    if not len(val):
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    # rank times among all stamps so (identifier, time) packs into one sortable int64 key
+    stamps = np.unique(np.concatenate([edges.vis, cutoff]))
+    span = len(stamps) + 1
+    edge_key = edges.val * span + np.searchsorted(stamps, edges.vis)
+    stop = np.searchsorted(edge_key, val * span + np.searchsorted(stamps, cutoff), side="right")
+    return edges.block_start[val], stop
