@@ -72,7 +72,8 @@ def preflight(cfg: PipelineConfig):
     dataset = load_dataset(cfg.dataset)
     instances = build_instances(dataset, cfg.task)
     split = time_split(instances.times, cfg.split)
-    check_trainable(instances.labels, split, cfg.training.min_positives, cfg.task.name)
+    check_trainable(instances.labels, split, cfg.training.min_positives, cfg.task.name, instances.left_out,
+                    cfg.task.maturity_days)
     check_folds(instances.labels, instances.times, split, cfg.tuning.cv_folds, cfg.training.min_positives,
                 cfg.task.name)
     return dataset

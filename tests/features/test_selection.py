@@ -190,3 +190,14 @@ def test_odd_column_types_are_handled():
     assert selector.report_["reason"].tolist() == [
         "unsupported_type", "unsupported_type", "mostly_null", "kept", "duplicate",
     ]
+
+
+def test_the_stability_rule_needs_a_minimum_sample_before_it_drops_anything(world):
+    X, y, time = world
+    few = slice(0, 300)  # a small portfolio: the halves differ by chance, and by design here
+    small = FeatureSelector(min_iv=0.01).fit(X.iloc[few], y.iloc[few], time.iloc[few])
+    report = small.report_.set_index("feature")
+    assert report.loc["shifting", "reason"] != "unstable"
+    assert report.loc["shifting", "psi"] > 0.25  # still measured and reported
+    strict = FeatureSelector(min_iv=0.01, min_stability_rows=300).fit(X.iloc[few], y.iloc[few], time.iloc[few])
+    assert strict.report_.set_index("feature").loc["shifting", "reason"] == "unstable"

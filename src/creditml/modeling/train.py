@@ -54,20 +54,50 @@ class TrainedModel:
     final_fit: str = "early stopping on the validation split"  # how the final round count was chosen
 
 
-def check_trainable(labels: pd.Series, split: pd.Series, min_positives: int, task: str) -> None:
-    """Stop before anything is logged when a split cannot train or evaluate a model."""
+def check_trainable(labels: pd.Series, split: pd.Series, min_positives: int, task: str,
+                    left_out: dict[str, int] | None = None, maturity_days: int | None = None) -> None:
+    """Stop before anything is logged when a split cannot train or evaluate a model, saying why.
+
+    ``left_out`` (``TaskInstances.left_out``) tells whether label maturity, missing label
+    rows or the split sizes are the cause, so the advice names the cause that applies.
+    """
     problems = []
     for name in SPLITS:
         y = labels[(split == name).values]
         pos = int(y.sum())
         if pos < min_positives or pos == len(y):
             problems.append(f"{name}: {pos} positive(s) among {len(y)} instances")
-    if problems:
-        raise CreditmlError(
-            f"task {task!r}: too few positives to train and evaluate (need at least {min_positives} per split "
-            f"and some negatives): {'; '.join(problems)}. Use more data, a longer window, or lower "
-            "training.min_positives"
-        )
+    if not problems:
+        return
+    causes = too_few_positives_causes(labels, left_out or {}, maturity_days, min_positives)
+    raise CreditmlError(
+        f"task {task!r}: too few positives to train and evaluate (need at least {min_positives} per split "
+        f"and some negatives): {'; '.join(problems)}. " + " ".join(causes)
+    )
+
+
+def too_few_positives_causes(labels: pd.Series, left_out: dict[str, int], maturity_days: int | None,
+                             min_positives: int) -> list[str]:
+    """Which cause applies, each with what to do; the largest first."""
+    causes = []
+    immature = left_out.get("label not matured", 0)
+    if immature and immature >= len(labels) * 0.25:
+        causes.append(f"Cause: label maturity left out {immature:,} instances ({immature / (immature + len(labels)):.0%}"
+                      f" of those with a label row), whose {maturity_days}-day outcome window had not closed by the "
+                      "dataset's as_of; set the dataset's as_of to when the data was really extracted, or shorten "
+                      "task.maturity_days if the label's window allows it.")
+    unlabelled = left_out.get("no label row", 0)
+    if unlabelled and unlabelled >= len(labels):
+        causes.append(f"Cause: {unlabelled:,} instances have no label row; check the label table's key and "
+                      "its orphans (creditml validate).")
+    if int(labels.sum()) < 3 * min_positives:
+        causes.append(f"Cause: the whole portfolio has only {int(labels.sum())} positive(s) among {len(labels):,} "
+                      "matured instances, too few to split three ways; use data over a longer window, raise "
+                      "split.validation_share and split.test_share, or lower training.min_positives.")
+    if not causes:
+        causes.append("Cause: the split leaves one period short of positives; move the split dates "
+                      "(split.validation_start / split.test_start) or lower training.min_positives.")
+    return causes
 
 
 def check_folds(labels: pd.Series, times: pd.Series, split: pd.Series, cv_folds: int, min_positives: int,

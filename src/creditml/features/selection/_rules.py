@@ -45,7 +45,8 @@ class Decisions:
                       "the label; check that it is known at the cutoff time")
         for j in np.flatnonzero(self.open & (st_.iv < s.min_iv)):
             self.drop(j, "low_iv", st_.iv[j], f"information value {st_.iv[j]:.4f} < {s.min_iv}")
-        for j in np.flatnonzero(self.open & (st_.psi > s.max_psi)):
+        stable_enough = len(self.X) >= s.min_stability_rows  # too few rows: PSI is reported, never acted on
+        for j in np.flatnonzero(self.open & (st_.psi > s.max_psi) & stable_enough):
             self.drop(j, "unstable", st_.psi[j],
                       f"PSI {st_.psi[j]:.3f} > {s.max_psi} between the early and late halves of "
                       "the training rows by time")

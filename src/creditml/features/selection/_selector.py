@@ -24,11 +24,12 @@ class FeatureSelector(BaseEstimator, TransformerMixin):
     """
 
     def __init__(self, max_null_share=0.95, max_correlation=0.95, min_iv=0.005, max_psi=0.25,
-                 leakage_auc=0.98, max_selected=300, bins=10):
+                 min_stability_rows=1000, leakage_auc=0.98, max_selected=300, bins=10):
         self.max_null_share = max_null_share
         self.max_correlation = max_correlation
         self.min_iv = min_iv
         self.max_psi = max_psi
+        self.min_stability_rows = min_stability_rows
         self.leakage_auc = leakage_auc
         self.max_selected = max_selected
         self.bins = bins

@@ -1,0 +1,38 @@
+"""Too few positives: the message says which cause applies and what to do."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from creditml.errors import CreditmlError
+from creditml.modeling.train import check_trainable
+
+
+def _labels(n: int, positives: int) -> tuple[pd.Series, pd.Series]:
+    labels = pd.Series([1] * positives + [0] * (n - positives))
+    split = pd.Series(["train"] * (n // 2) + ["validation"] * (n // 4) + ["test"] * (n - n // 2 - n // 4))
+    return labels.sample(frac=1, random_state=0).reset_index(drop=True), split
+
+
+def test_maturity_is_named_when_it_cut_most_instances():
+    labels, split = _labels(300, 12)
+    with pytest.raises(CreditmlError, match=r"Cause: label maturity left out 900 instances \(75% of those with a "
+                                            r"label row\), whose 365-day outcome window had not closed by the "
+                                            r"dataset's as_of; set the dataset's as_of"):
+        check_trainable(labels, split, 10, "credit_default", {"label not matured": 900}, 365)
+
+
+def test_a_small_portfolio_is_named_when_maturity_is_not_the_cause():
+    labels, split = _labels(314, 20)
+    with pytest.raises(CreditmlError, match=r"Cause: the whole portfolio has only 20 positive\(s\) among 314 matured "
+                                            r"instances, too few to split three ways"):
+        check_trainable(labels, split, 10, "credit_default", {"label not matured": 5}, 365)
+
+
+def test_a_short_split_period_is_named_otherwise():
+    labels = pd.Series([0] * 50 + [1] * 100 + [0] * 50)
+    split = pd.Series(["test"] * 50 + ["train"] * 100 + ["validation"] * 50)
+    with pytest.raises(CreditmlError, match=r"test: 0 positive\(s\) among 50 instances.*Cause: the split leaves one "
+                                            r"period short of positives; move the split dates"):
+        check_trainable(labels, split, 10, "credit_default", {}, 365)
