@@ -29,7 +29,8 @@ def small_world(tmp_path_factory) -> Path:
 def _samples_required() -> bool:
     value = os.environ.get(REQUIRE_SAMPLES, "")
     if value not in ("", "0", "1"):
-        pytest.fail(f"{REQUIRE_SAMPLES}: expected 1 (the run needs the real data samples) or 0/unset, found {value!r}")
+        pytest.fail(f"{REQUIRE_SAMPLES}: expected 1 (the run needs the real data samples) or 0/unset, found "
+                    f"{value!r}; export {REQUIRE_SAMPLES}=1 or unset it", pytrace=False)
     return value == "1"
 
 
@@ -48,9 +49,10 @@ def samples() -> Path:
     try:
         return samples_location()
     except SamplesNotFound as exc:
-        if required:
-            pytest.fail(f"{REQUIRE_SAMPLES}=1 but the real data samples are missing: {exc}", pytrace=False)
-        pytest.skip(f"real data samples not found: {exc}")
+        missing = str(exc)
+    if required:
+        pytest.fail(f"{REQUIRE_SAMPLES}=1 but the real data samples are missing: {missing}", pytrace=False)
+    pytest.skip(f"real data samples not found: {missing}")
 
 
 def pytest_collection_modifyitems(items):
