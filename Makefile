@@ -24,8 +24,8 @@ install-dev: $(VENV)/.installed-dev
 
 DEMO_TRIALS ?= 20
 
+# the demo validates the real Home Credit sample when CREDITML_SAMPLES (default ../shared/data) holds it
 demo: install
-	$(BIN)/creditml validate configs/datasets/home_credit.yaml
 	$(BIN)/creditml demo --world $(DEMO_WORLD) --seed $(DEMO_SEED) --trials $(DEMO_TRIALS)
 
 # the browser the report tests render in (Debian's chromium; CI runs as root)

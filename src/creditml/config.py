@@ -6,6 +6,7 @@ errors (``extra="forbid"``) so that a typo surfaces where it was made, with its 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -185,11 +186,82 @@ def format_validation_error(exc: ValidationError, source: str) -> str:
     return "\n".join(lines)
 
 
+# --------------------------------------------------------------------------- the real data samples
+
+SAMPLES_VARIABLE = "CREDITML_SAMPLES"
+SAMPLES_PLACEHOLDER = "${" + SAMPLES_VARIABLE + "}"
+DEFAULT_SAMPLES = Path("..") / "shared" / "data"
+_CHECKOUT = Path(__file__).resolve().parents[2]  # the repository root when running from a source checkout
+
+
+class SamplesNotFound(ConfigError):
+    """The real data samples (kept outside the repository) are not where the setting points."""
+
+    def __init__(self, message: str, location: Path):
+        super().__init__(message)
+        self.location = location
+
+
+def samples_location() -> Path:
+    """The folder holding the real data samples (``home_credit_sample/``, ``taiwan_credit_card/``).
+
+    They may not be copied into the repository. ``$CREDITML_SAMPLES`` when set; otherwise
+    ``../shared/data`` beside the working directory or, failing that, beside this source
+    checkout. Raises :class:`SamplesNotFound` naming the variable when the folder is not there.
+    """
+    value = os.environ.get(SAMPLES_VARIABLE, "")
+    if value:
+        location = Path(value).expanduser().resolve()
+        if not location.is_dir():
+            raise SamplesNotFound(
+                f"{SAMPLES_VARIABLE}: expected a folder holding the real data samples (home_credit_sample/, "
+                f"taiwan_credit_card/), found {value!r}, which is not a folder; point {SAMPLES_VARIABLE} at it",
+                location)
+        return location
+    looked = [Path.cwd() / DEFAULT_SAMPLES]
+    if (_CHECKOUT / "pyproject.toml").exists():
+        looked.append(_CHECKOUT / DEFAULT_SAMPLES)
+    looked = list(dict.fromkeys(p.resolve() for p in looked))
+    for location in looked:
+        if location.is_dir():
+            return location
+    raise SamplesNotFound(
+        f"{SAMPLES_VARIABLE} is not set and its default {DEFAULT_SAMPLES} does not exist (looked for "
+        f"{' and '.join(map(str, looked))}); set {SAMPLES_VARIABLE} to the folder holding the real data samples "
+        "(home_credit_sample/, taiwan_credit_card/), e.g. export CREDITML_SAMPLES=/path/to/shared/data",
+        looked[0])
+
+
+def _dataset_base_dir(value: Any, yaml_path: Path) -> Path:
+    """Where a dataset's files are: the YAML's folder, or its ``base_dir`` (relative to the YAML).
+
+    ``base_dir`` may start with ``${CREDITML_SAMPLES}`` (see :func:`samples_location`),
+    so a dataset declared in the repository can read data that is not part of it.
+    """
+    here = yaml_path.resolve().parent
+    if value is None:
+        return here
+    text = str(value)
+    if text.startswith(SAMPLES_PLACEHOLDER):
+        samples = samples_location()
+        base = (samples / text[len(SAMPLES_PLACEHOLDER):].lstrip("/\\")).resolve()
+        if not base.is_dir():
+            raise SamplesNotFound(
+                f"{yaml_path}: base_dir {text!r}: expected the folder {base}, found nothing there "
+                f"({SAMPLES_VARIABLE} is {samples}); put the sample there or point {SAMPLES_VARIABLE} at the "
+                "folder that holds it", base)
+        return base
+    if "${" in text:
+        raise ConfigError(f"{yaml_path}: base_dir {text!r}: only {SAMPLES_PLACEHOLDER} is substituted, and only at "
+                          "the start; write a path relative to the YAML or an absolute one")
+    return (here / text).resolve()
+
+
 def load_dataset_config(path: str | Path) -> DatasetConfig:
-    """Load ``configs/datasets/*.yaml``; table files are resolved relative to the YAML."""
+    """Load ``configs/datasets/*.yaml``; table files are resolved relative to ``base_dir`` (default: the YAML's folder)."""
     path = Path(path)
     data = _read_yaml(path, "dataset config")
-    data.setdefault("base_dir", str(path.resolve().parent))
+    data["base_dir"] = str(_dataset_base_dir(data.get("base_dir"), path))
     try:
         return DatasetConfig.model_validate(data)
     except ValidationError as exc:

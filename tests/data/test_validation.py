@@ -205,7 +205,7 @@ def test_cli_validate_ok_prints_a_summary(tmp_path):
     assert "valid" in result.output and "customers" in result.output
 
 
-def test_home_credit_sample_validates_with_orphans_dropped():
+def test_home_credit_sample_validates_with_orphans_dropped(samples):
     report = validate_dataset(load_dataset_config(HOME_CREDIT))
     assert report.problems == []
     assert "table 'bureau': dropped 649 orphan row(s)" in " ".join(report.notes)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import re
 import time
+from dataclasses import replace
 
 import pytest
 
@@ -71,13 +72,24 @@ def test_reason_codes_show_instances_from_the_out_of_time_set(html, report_input
 
 def test_monotonicity_fairness_selection_and_tuning(html):
     mono = section(html, "monotonicity")
-    assert "num_0" in mono and ("ok" in mono or "violated" in mono)
+    # the fixture's booster is trained with these constraints, so both hold
+    assert "0 violation(s) among 2 constrained feature(s)" in mono
+    assert re.findall(r'<td class="feat">(\w+)</td>.*?<td class="(\w+)">(\w+)</td></tr>', mono, re.S) == [
+        ("num_0", "pass", "ok"), ("num_1", "pass", "ok")]
     fairness = section(html, "fairness")
     assert "customers.gender" in fairness and "Ratio to best" in fairness and "approves 70%" in fairness
     selection = section(html, "selection")
     assert "suspected_leakage" in selection and "AUC 0.999 on its own" in selection
     tuning = section(html, "tuning")
     assert "4 (3 complete, 1 pruned)" in tuning and "max_depth" in tuning
+
+
+def test_a_declared_direction_the_model_does_not_follow_is_shown_violated(report_inputs):
+    wrong = replace(report_inputs, tuning={**report_inputs.tuning, "monotone_constraints": {"num_0": -1, "num_1": -1}})
+    mono = section(build_report(wrong, GATES), "monotonicity")
+    assert "1 violation(s) among 2 constrained feature(s)" in mono
+    assert re.findall(r'<td class="feat">(\w+)</td>.*?<td class="(\w+)">(\w+)</td></tr>', mono, re.S) == [
+        ("num_0", "fail", "violated"), ("num_1", "pass", "ok")]
 
 
 def test_no_constraints_and_no_protected_attributes_are_said_plainly():

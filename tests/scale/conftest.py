@@ -1,10 +1,15 @@
-"""Scale-out fixtures: a real two-process Dask cluster and fresh PostgreSQL databases."""
+"""Scale-out fixtures: a real two-process Dask cluster and fresh PostgreSQL databases.
+
+dask[distributed] and psycopg2 are dev dependencies: imported, not skipped when missing.
+"""
 
 from __future__ import annotations
 
 import uuid
 import warnings
 
+import distributed
+import psycopg2
 import pytest
 
 PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "dbname": "test"}
@@ -13,7 +18,6 @@ PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "dbname": "test"}
 @pytest.fixture(scope="session")
 def dask_cluster():
     """Scheduler and two single-threaded worker processes on loopback; closed after the session."""
-    distributed = pytest.importorskip("distributed", reason='scale-out needs pip install "dask[distributed]"')
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
@@ -25,7 +29,6 @@ def dask_cluster():
 
 
 def _admin():
-    psycopg2 = pytest.importorskip("psycopg2", reason="PostgreSQL tests need psycopg2-binary")
     try:
         conn = psycopg2.connect(connect_timeout=5, **PG)
     except psycopg2.OperationalError as exc:

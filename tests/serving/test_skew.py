@@ -23,8 +23,9 @@ from creditml.serving.linkstore import LinkStore
 from creditml.serving.champions import ChampionWatcher
 from tests.serving.conftest import (free_port, predictions, records_of, run_artifact, stop, subprocess_env,
                                     wait_http)
+from tests.conftest import WORLD_TASKS
 
-TASKS = ("credit_default", "intermediary_fraud")
+TASKS = WORLD_TASKS  # collection_cure scores collection cases, not applications
 N = 6
 # offline predictions are XGBoost's float32; served ones sum float32 contributions in float64
 ATOL = 1e-6

@@ -21,6 +21,9 @@ def demo(
     seed: int = typer.Option(42, help="seed of the generated world"),
     trials: int = typer.Option(20, help="Optuna trials per task (the full budget is the pipeline's tuning.n_trials)"),
     reports: Path = typer.Option(Path("reports"), help="where the review reports go"),
+    home_credit: Path = typer.Option(Path("configs/datasets/home_credit.yaml"),
+                                     help="the real Home Credit sample's dataset YAML (validated when the sample is "
+                                          "there; CREDITML_SAMPLES says where)"),
 ) -> None:
     """The whole flow on the built-in world: generate, validate, train, report, review, promote."""
     from creditml.config import load_dataset_config, load_pipeline_config
@@ -42,6 +45,7 @@ def demo(
 
         raise DataContractError(report_.problems, source=str(dataset_yaml))
     console.print(_table_summary(f"dataset {cfg.name}", report_.tables, cfg))
+    _validate_home_credit(home_credit)
     results = []
     for name in DEMO_PIPELINES:
         pcfg = load_pipeline_config(Path("pipelines") / f"{name}.yaml", [f"tuning.n_trials={trials}"], dataset_yaml)
@@ -77,6 +81,29 @@ def demo(
     promoted = [s for s, _ in results if s.gates_passed and s.version]
     if promoted:
         _demo_serving(promoted, cfg)
+
+
+def _validate_home_credit(dataset_yaml: Path) -> None:
+    """Validate the real Home Credit sample when it is there (it is not part of the repository); say which."""
+    from creditml.config import SAMPLES_VARIABLE, SamplesNotFound, load_dataset_config
+    from creditml.data import validate_dataset
+    from creditml.errors import DataContractError
+
+    try:
+        cfg = load_dataset_config(dataset_yaml)
+    except SamplesNotFound as exc:
+        console.print(f"Home Credit sample not found at {exc.location}; skipped (set {SAMPLES_VARIABLE} to the "
+                      "folder holding home_credit_sample/ to validate it)", highlight=False)
+        return
+    with console.status(f"validating the Home Credit sample at {cfg.base_dir}"):
+        report = validate_dataset(cfg)
+    if report.problems:
+        raise DataContractError(report.problems, source=f"dataset {cfg.name!r} ({dataset_yaml})")
+    rows = sum(len(t) for t in report.tables.values())
+    console.print(f"Home Credit sample at {cfg.base_dir}: [green]valid[/], {len(report.tables)} tables, {rows:,} rows",
+                  highlight=False)
+    for note in report.notes:
+        console.print(f"  [yellow]note:[/] {note}", highlight=False)
 
 
 def _demo_serving(promoted, dataset_cfg, per_task: int = 2) -> None:

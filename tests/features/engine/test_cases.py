@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from creditml.features import primitives
 from creditml.features.engine import calculate_feature_matrix
 from tests.features.engine._world import EVALUATORS, assert_same, cutoffs, engine_matrices, make_world
 
@@ -102,7 +103,6 @@ def test_where_clauses_on_interesting_values():
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_credit_primitives(seed):
-    primitives = pytest.importorskip("creditml.features.primitives")
     es = make_world(seed, 12, 40, 150, jitter=True, credit=True)
     feats = ft.dfs(entityset=es, target_dataframe_name="customers", features_only=True, max_depth=2,
                    agg_primitives=primitives.credit_primitives([7, 30]) + ["count"], trans_primitives=[])
