@@ -6,9 +6,11 @@ import pytest
 
 from creditml.explain.report import SECTIONS, build_report
 from tests.explain import chromium
+from tests.services import require_chromium
 
-needs_chromium = pytest.mark.skipif(not chromium.available(),
-                                    reason="/usr/bin/chromium missing; install: apt-get update && apt-get install -y chromium")
+@pytest.fixture(autouse=True)
+def _chromium():
+    require_chromium()
 
 
 def assert_renders(path, n_features: int):
@@ -21,7 +23,6 @@ def assert_renders(path, n_features: int):
     return rendered
 
 
-@needs_chromium
 def test_hand_built_report_renders_in_chromium(report_inputs, tmp_path):
     page = tmp_path / "report.html"
     page.write_text(build_report(report_inputs), encoding="utf-8")

@@ -11,6 +11,7 @@ from creditml.registry.reports import REPORT_ARTIFACT, load_report_inputs, write
 from creditml.explain.report import SECTIONS
 from tests.conftest import PIPELINES
 from tests.explain import chromium
+from tests.services import require_chromium
 
 
 @pytest.fixture(scope="module")
@@ -49,10 +50,10 @@ def test_report_of_a_registered_version_is_written_and_logged(store, tmp_path):
     assert not list(out.parent.glob(".*.tmp")), "the temporary file was left behind"
     logged = [a.path for a in MlflowClient().list_artifacts(run_id, "report")]
     assert logged == [REPORT_ARTIFACT]
-    if chromium.available():
-        rendered = chromium.render(out)
-        assert all(f'id="{sid}"' in rendered.dom for sid in SECTIONS)
-        assert rendered.images > 0 and rendered.complete_images == rendered.images
+    require_chromium()
+    rendered = chromium.render(out)
+    assert all(f'id="{sid}"' in rendered.dom for sid in SECTIONS)
+    assert rendered.images > 0 and rendered.complete_images == rendered.images
 
 
 def test_inputs_carry_lineage_and_protected_groups(store):

@@ -7,22 +7,14 @@ import os
 import uuid
 
 import pytest
+
 from sqlalchemy import create_engine, text
+
+from tests.services import require_postgres
 
 from creditml.governance import Identity, Ledger, SigningKey, connect
 
 PG_URL = os.environ.get("CREDITML_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
-
-
-def _postgres_reachable() -> str | None:
-    try:
-        engine = create_engine(PG_URL)
-        with engine.connect() as conn:
-            conn.execute(text("select 1"))
-        engine.dispose()
-    except Exception as exc:  # noqa: BLE001 - any failure means: no server to test against
-        return f"PostgreSQL at {PG_URL} is not reachable ({type(exc).__name__}); set CREDITML_TEST_POSTGRES_URL"
-    return None
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -32,9 +24,7 @@ def store(request, tmp_path):
         yield governance
         governance.dispose()
         return
-    reason = _postgres_reachable()
-    if reason:
-        pytest.skip(reason)
+    require_postgres()
     schema = f"gov_test_{uuid.uuid4().hex[:12]}"
     governance = connect(PG_URL, schema=schema)
     try:

@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from creditml.registry import ModelRegistry, RegistryError, open_registry
+from tests.services import require_postgres
 
 POSTGRES = "postgresql+psycopg2://postgres@127.0.0.1:5432"
 
@@ -24,6 +25,7 @@ def backend(request, tmp_path_factory):
     if request.param == "sqlite":
         yield f"sqlite:///{folder / 'mlflow.db'}", folder
         return
+    require_postgres()
     name = f"creditml_contract_{uuid.uuid4().hex[:8]}"
     admin = sa.create_engine(f"{POSTGRES}/postgres", isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:

@@ -12,6 +12,8 @@ import distributed
 import psycopg2
 import pytest
 
+from tests.services import require_postgres
+
 PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "dbname": "test"}
 
 
@@ -29,11 +31,8 @@ def dask_cluster():
 
 
 def _admin():
-    try:
-        conn = psycopg2.connect(connect_timeout=5, **PG)
-    except psycopg2.OperationalError as exc:
-        pytest.skip(f"PostgreSQL is not reachable at {PG['host']}:{PG['port']} ({exc}); start it with "
-                    "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start")
+    require_postgres()
+    conn = psycopg2.connect(connect_timeout=5, **PG)
     conn.autocommit = True
     return conn
 

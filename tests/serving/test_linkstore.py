@@ -14,6 +14,8 @@ import uuid
 import numpy as np
 import pandas as pd
 import pytest
+
+from tests.services import require_postgres
 import sqlalchemy as sa
 
 from creditml.config import GraphSettings, TaskSpec
@@ -33,15 +35,7 @@ LABEL_COLUMNS = ("fraud_confirmed", "fraud_confirmed_at", "fraud_label_known_at"
 
 
 def _postgres_url() -> str:
-    try:
-        sa.create_engine(PG_URL).connect().close()
-    except Exception:
-        subprocess.run("pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start", shell=True,
-                       timeout=60, capture_output=True)
-        try:
-            sa.create_engine(PG_URL).connect().close()
-        except Exception as exc:  # pragma: no cover - depends on the machine
-            pytest.skip(f"PostgreSQL on 127.0.0.1:5432 is not reachable: {exc}")
+    require_postgres()
     return PG_URL
 
 
