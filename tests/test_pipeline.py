@@ -138,16 +138,17 @@ def test_cross_validated_tuning_records_its_folds_and_sizes_the_final_fit(small_
     local = client.download_artifacts(summary["run_id"], "tuning/summary.json", str(tmp_path))
     recorded = json.loads(Path(local).read_text())
     assert recorded["objective"] == "mean AUC over 2 forward-chaining folds of the training split"
-    assert [f["fold"] for f in recorded["cv_folds"]] == [0, 1] and "best_validation_auc" not in recorded
-    assert all(f["train_until"] < f["validation_from"] for f in recorded["cv_folds"])
+    assert recorded["cv_folds"] == 2 and [f["fold"] for f in recorded["folds"]] == [0, 1]
+    assert recorded["best_auc"] == pytest.approx(run.data.metrics["tuning_cv_auc"])
+    assert all(f["train_until"] < f["validation_from"] for f in recorded["folds"])
     study = optuna.load_study(study_name=summary["study"], storage=f"sqlite:///{tmp_path / 'optuna.db'}")
-    assert study.user_attrs["cv_folds"] == recorded["cv_folds"]
+    assert study.user_attrs["cv_folds"] == recorded["folds"]
 
     # the final fit takes the CV optimum scaled to the rows it trains on, not early stopping on validation
     predictions = pd.read_parquet(client.download_artifacts(summary["run_id"], "evaluation/predictions.parquet",
                                                             str(tmp_path)))
     n_fit = int(predictions.split.isin(final_fit.split("+")).sum())
-    fold_train = np.mean([f["train_instances"] for f in recorded["cv_folds"]])
+    fold_train = np.mean([f["train_instances"] for f in recorded["folds"]])
     cv_best = study.best_trial.user_attrs["best_iteration"] + 1
     rounds = round(cv_best * n_fit / fold_train)
     assert recorded["best_iteration"] == rounds - 1 == run.data.metrics["best_iteration"]
