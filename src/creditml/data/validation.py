@@ -60,12 +60,16 @@ class ValidationReport:
 
 def _examples(values) -> str:
     vals = list(pd.unique(pd.Series(list(values))))[:EXAMPLES]
-    return ", ".join(repr(v.item() if hasattr(v, "item") else v) for v in vals)
+    return ", ".join(_value(v) for v in vals)
 
 
 def _closest(name: str, options) -> str:
     match = difflib.get_close_matches(name, list(options), n=1)
     return f" (did you mean {match[0]!r}?)" if match else ""
+
+
+def _value(v) -> str:
+    return repr(v.item() if hasattr(v, "item") else v)
 
 
 def _share(n: int, total: int) -> str:
@@ -167,6 +171,8 @@ def _check_keys(table: str, cfg: DatasetConfig, raw: pd.DataFrame, typed: pd.Dat
         )
     if spec.time_index:
         missing = typed[spec.time_index].isna()
+        if spec.time_index in raw.columns:  # a value that did not parse is reported by the type check
+            missing &= raw[spec.time_index].isna().values
         if missing.any():
             report.problems.append(
                 f"table {table!r}, time index {spec.time_index!r}: {int(missing.sum())} row(s) have no "
@@ -210,7 +216,7 @@ def _check_dates(table: str, cfg: DatasetConfig, typed: pd.DataFrame, report: Va
             first = values[early].iloc[0]
             report.problems.append(
                 f"{where}: {int(early.sum())} row(s) are dated before {earliest.date()} (earliest: the first "
-                f"plausible date), e.g. {first} at key {pk[early].iloc[0]!r}; check how the column is read "
+                f"plausible date), e.g. {first} at key {_value(pk[early].iloc[0])}; check how the column is read "
                 f"(format, epoch_unit, offset_unit), or set earliest: in the dataset YAML if such dates are real"
             )
         if as_of is not None and name == spec.time_index:
@@ -219,7 +225,7 @@ def _check_dates(table: str, cfg: DatasetConfig, typed: pd.DataFrame, report: Va
                 flagged = True
                 report.problems.append(
                     f"{where}: {_share(int(late.sum()), len(values))} are dated after as_of {as_of.date()} (when "
-                    f"the data was extracted), first {values[late].iloc[0]} at key {pk[late].iloc[0]!r}; a row "
+                    f"the data was extracted), first {values[late].iloc[0]} at key {_value(pk[late].iloc[0])}; a row "
                     f"cannot be known after the extraction: fix as_of, the dates or how they are read "
                     f"(format, dayfirst{', snapshot_at' if spec.snapshot_at else ''})"
                 )
