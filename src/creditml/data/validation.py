@@ -253,6 +253,13 @@ def _map_labels(table: str, cfg: DatasetConfig, raw: pd.DataFrame, typed: pd.Dat
                 )
         else:
             is_neg = present & ~is_pos
+        if not present.all():
+            pk = cfg.tables[table].primary_key
+            report.problems.append(
+                f"label {lname!r} (table {table!r}, column {label.column!r}): {int((~present).sum())} row(s) have no "
+                f"label value, e.g. keys {_examples(typed.loc[~present.values, pk])}; every row of {table!r} needs "
+                "a label value"
+            )
         typed[label.column] = np.where(is_pos, 1.0, np.where(is_neg, 0.0, np.nan))
         n_pos, n_neg = int(is_pos.sum()), int(is_neg.sum())
         report.cleaning.append(CleaningStep(
@@ -266,13 +273,11 @@ def _check_labels(cfg: DatasetConfig, report: ValidationReport) -> None:
         if frame is None or label.column not in frame:
             continue
         values = pd.to_numeric(frame[label.column], errors="coerce")
-        bad = ~values.isin([0, 1])
+        bad = ~values.isin([0, 1]) & (not label.mapped)  # a mapping reported its own problems
         if bad.any():
             pk = cfg.tables[label.table].primary_key
             found = frame.loc[bad, label.column]
-            fix = ("the declared positive/negative values leave these missing; every row needs a label value"
-                   if label.mapped else
-                   f"a label must be 0 or 1: declare the values that mean 1 with labels.{lname}.positive: "
+            fix = (f"a label must be 0 or 1: declare the values that mean 1 with labels.{lname}.positive: "
                    f"[{', '.join(str(v) for v in pd.unique(found.dropna())[:3])}] (every other value then "
                    "means 0; add negative: [...] to list those too)")
             report.problems.append(
@@ -280,8 +285,8 @@ def _check_labels(cfg: DatasetConfig, report: ValidationReport) -> None:
                 f"value(s) are not 0 or 1, e.g. {_examples(found)} at keys "
                 f"{_examples(frame.loc[bad, pk])}; {fix}"
             )
-        elif values.nunique() < 2:
-            report.notes.append(f"label {lname!r} has only the value {int(values.iloc[0])}")
+        elif values.nunique() == 1:
+            report.notes.append(f"label {lname!r} has only the value {int(values.dropna().iloc[0])}")
 
 
 def _resolve_foreign_keys(table: str, cfg: DatasetConfig, report: ValidationReport) -> None:
