@@ -25,11 +25,28 @@ def _read_text(spec: TableSpec, path) -> pd.DataFrame:
     )
 
 
+def engine_url(url: str):
+    """The URL SQLAlchemy connects with: a bare postgresql:// uses whichever driver is installed.
+
+    SQLAlchemy 2.1 reads postgresql:// as psycopg 3; a machine with only psycopg2 would
+    otherwise fail on a URL that names no driver at all.
+    """
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.drivername == "postgresql":
+        import importlib.util
+
+        if importlib.util.find_spec("psycopg") is None and importlib.util.find_spec("psycopg2") is not None:
+            parsed = parsed.set(drivername="postgresql+psycopg2")
+    return parsed
+
+
 def _read_database(spec: TableSpec) -> pd.DataFrame:
     import sqlalchemy
 
     source = spec.source
-    engine = sqlalchemy.create_engine(source.url)
+    engine = sqlalchemy.create_engine(engine_url(source.url))
     try:
         with engine.connect() as conn:
             if source.table is not None:
@@ -55,6 +72,12 @@ def read_raw(cfg: DatasetConfig, name: str) -> pd.DataFrame:
         what = f"table {spec.source.table!r}" if spec.source.table else "its query"
         try:
             return _read_database(spec)
+        except ModuleNotFoundError as exc:
+            raise ReadError(
+                f"table {name!r}: the database driver {exc.name!r} for {safe_url(spec.source.url)} is not installed; "
+                f"install it (e.g. pip install psycopg2-binary for PostgreSQL) or name an installed driver in "
+                f"tables.{name}.source.url (e.g. postgresql+psycopg2://...)"
+            ) from exc
         except Exception as exc:  # driver, network and SQL errors all mean the same to the user
             raise ReadError(
                 f"table {name!r}: cannot read {what} from {safe_url(spec.source.url)}: "
