@@ -227,3 +227,14 @@ def test_late_known_value_without_its_time(tmp_path):
     (problem,) = problems_of(write_world(tmp_path, config=config, tables=tables))
     assert problem.startswith("table 'loans', column 'repaid': 1 row(s) have a value but no 'repaid_at' "
                               "(when it became known), e.g. keys 11")
+
+
+def test_readme_example_declares_only_keys_that_exist(tmp_path):
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("## Declaring your own data", 1)[1]
+    example = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "dataset.yaml").write_text(example)
+    cfg = load_dataset_config(tmp_path / "dataset.yaml")
+    assert cfg.tables["scores"].time_index == "_snapshot_at" and cfg.tables["brokers"].static
+    assert cfg.tables["installments"].source.db_schema == "lending"
+    assert cfg.tables["loans"].csv.delimiter == ";" and cfg.labels["bad_status"].positive == ["D", "2"]
