@@ -81,7 +81,7 @@ def read_raw(cfg: DatasetConfig, name: str) -> pd.DataFrame:
         except Exception as exc:  # driver, network and SQL errors all mean the same to the user
             raise ReadError(
                 f"table {name!r}: cannot read {what} from {safe_url(spec.source.url)}: "
-                f"{type(exc).__name__}: {str(exc).strip().splitlines()[0]}; check tables.{name}.source "
+                f"{type(exc).__name__}: {(str(exc).strip().splitlines() or [''])[0]}; check tables.{name}.source "
                 "(url, table or query) and that the database is reachable"
             ) from exc
     path = cfg.path_of(name)
