@@ -143,3 +143,18 @@ def test_nullable_integer_foreign_key_rows_have_no_parent_in_the_entityset(tmp_p
     assert matrix["brokers.fee"].tolist()[0] == 0.01 and matrix["brokers.fee"].tolist()[2] == 0.02
     assert pd.isna(matrix["brokers.fee"].tolist()[1])
     assert matrix["brokers.SUM(loans.principal)"].tolist()[0] == 500
+
+
+def test_cli_validate_prints_each_cleaning_step_with_its_count(tmp_path):
+    from typer.testing import CliRunner
+
+    from creditml.cli import app
+
+    tables = _tables()
+    tables["loans"]["customer_id"] = [1, 7, 8, 3]
+    config = _config()
+    config["tables"]["loans"]["foreign_keys"][0]["on_orphan"] = "drop"
+    result = CliRunner().invoke(app, ["validate", str(write_world(tmp_path, config=config, tables=tables))])
+    assert result.exit_code == 0, result.output
+    assert ("cleaned: loans: drop_orphans, 2 row(s): 2 of 4 rows (50.0%): 'customer_id' is not a key of 'customers'"
+            in result.output)

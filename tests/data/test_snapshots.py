@@ -135,3 +135,13 @@ def test_a_snapshot_parent_is_not_looked_up_before_snapshot_at(tmp_path, engine)
     early = cutoff["time"].lt(SNAPSHOT_AT).values
     assert values[early].isna().all()
     assert values[~early & LOANS["customer_id"].ne(3).values].notna().all()  # customer 3 has no income
+
+
+def test_cli_validate_refuses_an_undated_table_with_exit_2(tmp_path):
+    from typer.testing import CliRunner
+
+    from creditml.cli import app
+
+    result = CliRunner().invoke(app, ["validate", str(_world(tmp_path))])
+    assert result.exit_code == 2
+    assert "tables.scores has no time_index" in result.output and "static: true" in result.output
