@@ -13,7 +13,7 @@ from creditml.errors import ConfigError
 def _dataset_yaml(folder, base_dir):
     folder.mkdir(parents=True, exist_ok=True)
     data = {"name": "tiny", "base_dir": base_dir,
-            "tables": {"t": {"file": "t.csv", "primary_key": "k", "columns": {"k": "id"}}}}
+            "tables": {"t": {"file": "t.csv", "primary_key": "k", "static": True, "columns": {"k": "id"}}}}
     path = folder / "dataset.yaml"
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
     return path

@@ -25,43 +25,113 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+EpochUnit = Literal["s", "ms", "us", "ns", "D"]
+TEXT_SUFFIXES = {".csv": ",", ".tsv": "\t", ".txt": ","}  # suffix -> default delimiter
+PARQUET_SUFFIXES = {".parquet", ".pq"}
+SNAPSHOT_COLUMN = "_snapshot_at"  # the created time index of a table declared with snapshot_at
+
+
 class ColumnSpec(_Strict):
-    """One column: its semantic type and, for relative time, its offset unit.
+    """One column: its semantic type and, for dates, how they are written.
 
     A column with ``offset_unit`` holds a number of days or months relative to the
     dataset's ``time_anchor`` (Home Credit's ``DAYS_*``, ``MONTHS_BALANCE``); loading
-    turns it into a timestamp, so its type must be ``datetime``.
+    turns it into a timestamp, so its type must be ``datetime``. Other datetime columns
+    are ISO 8601 text unless ``format`` (strftime, e.g. ``"%y%m%d"``) or ``epoch_unit``
+    (numbers counting from 1970-01-01) says otherwise; ``dayfirst`` settles strings such
+    as 03/04/2020 that read as two different dates. Nothing else is guessed.
     """
 
     type: SemanticType
     offset_unit: OffsetUnit | None = None
     role: CreditRole | None = None
+    format: str | None = None
+    epoch_unit: EpochUnit | None = None
+    dayfirst: bool | None = None
 
     @model_validator(mode="after")
-    def _offset_is_time(self) -> "ColumnSpec":
+    def _date_options_need_a_date(self) -> "ColumnSpec":
         if self.offset_unit is not None and self.type != "datetime":
             raise ValueError(
                 f"offset_unit={self.offset_unit!r} turns the column into a timestamp, "
                 f"so its type must be 'datetime', not {self.type!r}"
             )
+        declared = [k for k in ("format", "epoch_unit", "dayfirst") if getattr(self, k) is not None]
+        if declared and self.type != "datetime":
+            raise ValueError(f"{', '.join(declared)} describe(s) how dates are written, so the type must be "
+                             f"'datetime', not {self.type!r}")
+        ways = [k for k in ("offset_unit", "format", "epoch_unit") if getattr(self, k) is not None]
+        if len(ways) > 1:
+            raise ValueError(f"{' and '.join(ways)} are two ways of reading the same date; declare one of them")
+        if self.format is not None and "%" not in self.format:
+            raise ValueError(f"format {self.format!r} has no % directive; write it as strftime, e.g. '%Y-%m-%d' "
+                             "or '%y%m%d'")
         return self
 
 
 class ForeignKey(_Strict):
-    """``column`` of this table points at the primary key of table ``references``."""
+    """``column`` of this table points at the primary key of table ``references``.
+
+    A missing value is an error unless ``nullable`` (the row then has no parent, e.g. an
+    application that came without a broker).
+    """
 
     column: str
     references: str
     on_orphan: Literal["error", "drop"] = "error"
+    nullable: bool = False
+
+
+class CsvOptions(_Strict):
+    """How a delimited text file is written. ``delimiter`` defaults to tab for .tsv, else comma."""
+
+    delimiter: str | None = None
+    quotechar: str = '"'
+    encoding: str = "utf-8-sig"  # strips a byte-order mark when there is one
+    na_values: list[str] = Field(default_factory=list)  # extra missing-value markers, e.g. ["?", "n/a"]
+    thousands: str | None = None
+    decimal: str = "."
+
+    @field_validator("delimiter", "quotechar", "thousands", "decimal")
+    @classmethod
+    def _one_character(cls, value: str | None) -> str | None:
+        if value is not None and len(value) != 1:
+            raise ValueError(f"must be a single character, got {value!r} (a tab is written \"\\t\")")
+        return value
+
+
+class SourceSpec(_Strict):
+    """A table read from a database through SQLAlchemy: a whole ``table`` or a ``query``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    url: str  # e.g. postgresql://user@host:5432/db
+    table: str | None = None
+    db_schema: str | None = Field(None, alias="schema")
+    query: str | None = None
+
+    @model_validator(mode="after")
+    def _table_or_query(self) -> "SourceSpec":
+        if (self.table is None) == (self.query is None):
+            raise ValueError("declare exactly one of table: NAME or query: SQL")
+        if self.query is not None and self.db_schema is not None:
+            raise ValueError("schema goes with table:; in a query, qualify the table name instead")
+        return self
 
 
 class TableSpec(_Strict):
-    file: str
-    format: Literal["parquet", "csv"] | None = None  # inferred from the suffix when absent
+    file: str | None = None
+    source: SourceSpec | None = None  # instead of file: a database table or query
+    # inferred from the suffix when absent; csv and text both mean delimited text
+    format: Literal["parquet", "csv", "text"] | None = None
+    csv: CsvOptions = Field(default_factory=CsvOptions)
     primary_key: str
     generate_primary_key: bool = False  # the file has no key column: number the rows
+    on_duplicate: Literal["error", "drop_exact"] = "error"  # drop_exact: drop rows repeated exactly
     time_index: str | None = None
     anchor_column: bool = False  # time_index is created and holds the dataset time_anchor
+    # an undated table must say what it is: unchanging, or known from a date on
+    static: bool = False
+    snapshot_at: str | None = None  # ISO date; creates the time index _snapshot_at holding it
     # late-known columns: {when_known_column: [columns known only from then on]}
     secondary_time_index: dict[str, list[str]] = Field(default_factory=dict)
     columns: dict[str, ColumnSpec] = Field(default_factory=dict)
@@ -77,24 +147,89 @@ class TableSpec(_Strict):
             return {k: ({"type": v} if isinstance(v, str) else v) for k, v in value.items()}
         return value
 
+    @model_validator(mode="before")
+    @classmethod
+    def _snapshot_time_index(cls, data: Any) -> Any:
+        # a snapshot is dated by a created column, so everything downstream sees an ordinary time index
+        if isinstance(data, dict) and data.get("snapshot_at") and not data.get("time_index"):
+            data = {**data, "time_index": SNAPSHOT_COLUMN}
+            columns = dict(data.get("columns") or {})
+            columns.setdefault(SNAPSHOT_COLUMN, "datetime")
+            data["columns"] = columns
+        return data
+
     @property
-    def resolved_format(self) -> str:
+    def created_columns(self) -> set[str]:
+        """Columns loading makes rather than reads."""
+        out = {self.primary_key} if self.generate_primary_key else set()
+        if self.time_index and (self.anchor_column or self.snapshot_at):
+            out.add(self.time_index)
+        return out
+
+    @property
+    def suffix(self) -> str:
+        return Path(self.file).suffix.lower() if self.file else ""
+
+    @property
+    def resolved_format(self) -> str | None:
+        """"csv" (delimited text), "parquet", "database", or None when the suffix says nothing."""
+        if self.source is not None:
+            return "database"
         if self.format:
-            return self.format
-        suffix = Path(self.file).suffix.lower()
-        return "csv" if suffix in {".csv", ".txt"} else "parquet"
+            return "parquet" if self.format == "parquet" else "csv"
+        if self.suffix in TEXT_SUFFIXES:
+            return "csv"
+        return "parquet" if self.suffix in PARQUET_SUFFIXES else None
+
+    @property
+    def delimiter(self) -> str:
+        return self.csv.delimiter or TEXT_SUFFIXES.get(self.suffix, ",")
 
     @property
     def late_columns(self) -> set[str]:
         return {c for cols in self.secondary_time_index.values() for c in cols}
 
 
+LabelValue = str | int | float | bool
+
+
 class LabelSpec(_Strict):
-    """A 0/1 column that is a label, never a feature; ``known_at`` says when it was known."""
+    """A label column, never a feature; ``known_at`` says when it was known.
+
+    The column holds 0/1, or values mapped to 0/1: ``positive`` lists the values that
+    mean 1 (``[Bad, "2"]``); with ``negative`` too, every other value is an error,
+    without it every other value means 0. Values compare as text (2, 2.0 and "2" agree).
+    """
 
     table: str
     column: str
     known_at: str | None = None
+    positive: list[LabelValue] | None = None
+    negative: list[LabelValue] | None = None
+
+    @model_validator(mode="after")
+    def _mapping(self) -> "LabelSpec":
+        if self.negative is not None and self.positive is None:
+            raise ValueError("negative: needs positive: too (the values that mean 1)")
+        if self.positive is not None and not self.positive:
+            raise ValueError("positive: lists the values that mean 1; it cannot be empty")
+        both = {label_text(v) for v in self.positive or []} & {label_text(v) for v in self.negative or []}
+        if both:
+            raise ValueError(f"{sorted(both)} listed both as positive and negative")
+        return self
+
+    @property
+    def mapped(self) -> bool:
+        return self.positive is not None
+
+
+def label_text(value: Any) -> str:
+    """How a label value compares: integral numbers without their '.0', text stripped."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
 
 
 class DatasetConfig(_Strict):
@@ -103,6 +238,7 @@ class DatasetConfig(_Strict):
     time_anchor: str | None = None  # ISO date that relative offsets count from
     # when the data was extracted: labels mature relative to it (default: latest time in the data)
     as_of: str | None = None
+    earliest: str = "1900-01-01"  # a date before this is implausible: validation flags it
     tables: dict[str, TableSpec]
     labels: dict[str, LabelSpec] = Field(default_factory=dict)
     base_dir: Path = Path(".")  # set by the loader: files are relative to the YAML
@@ -111,11 +247,8 @@ class DatasetConfig(_Strict):
     def _references_exist(self) -> "DatasetConfig":
         problems = []
         for tname, table in self.tables.items():
-            declared = set(table.columns)
-            if table.generate_primary_key:
-                declared.add(table.primary_key)
-            if table.anchor_column and table.time_index:
-                declared.add(table.time_index)
+            problems += _table_declaration_problems(tname, table)
+            declared = set(table.columns) | table.created_columns
             named = {"primary_key": [table.primary_key]}
             if table.time_index:
                 named["time_index"] = [table.time_index]
@@ -143,6 +276,10 @@ class DatasetConfig(_Strict):
                     f"tables.{tname}: columns with offset_unit need a dataset-level time_anchor "
                     "(the date the offsets count from)"
                 )
+        for key in ("as_of", "earliest", "time_anchor"):
+            value = getattr(self, key)
+            if value is not None and not _is_date(value):
+                problems.append(f"{key}: {value!r} is not a date; write it as YYYY-MM-DD")
         for lname, label in self.labels.items():
             if label.table not in self.tables:
                 problems.append(f"labels.{lname}: table {label.table!r} is not declared")
@@ -158,7 +295,53 @@ class DatasetConfig(_Strict):
         return self
 
     def path_of(self, table: str) -> Path:
-        return (self.base_dir / self.tables[table].file).resolve()
+        spec = self.tables[table]
+        if spec.file is None:
+            raise ConfigError(f"table {table!r} is read from a database (tables.{table}.source), not a file; "
+                              "read it with creditml.data.load_dataset")
+        return (self.base_dir / spec.file).resolve()
+
+
+def _is_date(value: str) -> bool:
+    try:
+        import pandas as pd
+
+        return not pd.isna(pd.Timestamp(value))
+    except (ValueError, TypeError):
+        return False
+
+
+def _table_declaration_problems(tname: str, table: TableSpec) -> list[str]:
+    """Where a table comes from, how it is read and how it is dated: each must be said once."""
+    out = []
+    where = f"tables.{tname}"
+    if (table.file is None) == (table.source is None):
+        out.append(f"{where}: declare exactly one of file: PATH or source: {{url: ..., table: ...}}")
+    elif table.file is not None and table.resolved_format is None:
+        out.append(
+            f"{where}: cannot tell how to read {table.file!r} from its suffix {table.suffix or '(none)'!r} "
+            f"(.csv, .tsv, .txt are text, .parquet and .pq are Parquet); set {where}.format: csv for "
+            "delimited text (with csv: {delimiter: ';'} if not commas) or format: parquet"
+        )
+    if table.source is not None and table.format is not None:
+        out.append(f"{where}: format describes a file; a source: table is read from the database, remove format")
+    dated = [k for k, v in (("time_index", table.time_index and not table.snapshot_at),
+                            ("static: true", table.static), ("snapshot_at", table.snapshot_at)) if v]
+    if not dated:
+        out.append(
+            f"{where} has no time_index, so creditml cannot tell when its rows became known. Declare which it is: "
+            f"static: true (the rows never change: they were the same at every cutoff), or snapshot_at: "
+            f"YYYY-MM-DD (an export known from that date only: its features are missing for earlier cutoffs). "
+            f"Undated rows used as if always known are the commonest leak"
+        )
+    elif len(dated) > 1:
+        out.append(f"{where}: {' and '.join(dated)} contradict each other; a table is dated by one of them")
+    if table.snapshot_at is not None:
+        if not _is_date(table.snapshot_at):
+            out.append(f"{where}.snapshot_at: {table.snapshot_at!r} is not a date; write it as YYYY-MM-DD")
+        if table.time_index != SNAPSHOT_COLUMN:
+            out.append(f"{where}: snapshot_at creates the time index {SNAPSHOT_COLUMN!r}; remove time_index")
+    return out
 
 
 def _read_yaml(path: Path, what: str) -> dict:

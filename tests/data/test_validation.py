@@ -104,7 +104,7 @@ def test_unparseable_numbers_and_dates_are_counted_with_examples(tmp_path):
     problems = problems_of(write_world(tmp_path, tables=tables))
     assert any(p.startswith("table 'loans', column 'principal': 2 value(s) are not numbers, e.g. 'six hundred', '?'")
                for p in problems), problems
-    assert any("table 'customers', column 'created_at': 1 value(s) are not dates, e.g. 'yesterday'" in p
+    assert any("table 'customers', column 'created_at': 1 value(s) are not dates (expected ISO 8601" in p and "e.g. 'yesterday'" in p
                for p in problems), problems
 
 
@@ -121,9 +121,9 @@ def test_orphans_are_an_error_by_default(tmp_path):
     tables = _tables()
     tables["loans"]["customer_id"] = [1, 7, 8, 3]
     (problem,) = problems_of(write_world(tmp_path, tables=tables))
-    assert problem.startswith("table 'loans', foreign key 'customer_id' -> 'customers': 2 row(s) point at keys "
-                              "that do not exist, e.g. 7, 8")
-    assert "on_orphan: drop" in problem
+    assert problem == ("table 'loans', foreign key 'customer_id' -> 'customers': 2 of 4 rows (50.0%) point at keys "
+                       "that do not exist, e.g. 7, 8; either fix the export (is 'customers' complete?) or set "
+                       "on_orphan: drop on this foreign key to drop them with a count")
 
 
 def test_orphans_dropped_with_a_count_when_configured(tmp_path):
@@ -196,7 +196,7 @@ def test_cli_validate_exits_2_with_every_problem(tmp_path):
     assert result.exit_code == 2
     out = result.output
     assert "2 data contract problem(s)" in out
-    assert "foreign key 'customer_id' -> 'customers': 1 row(s)" in out and "label 'bad'" in out
+    assert "foreign key 'customer_id' -> 'customers': 1 of 4 rows (25.0%)" in out and "label 'bad'" in out
 
 
 def test_cli_validate_ok_prints_a_summary(tmp_path):
@@ -227,3 +227,14 @@ def test_late_known_value_without_its_time(tmp_path):
     (problem,) = problems_of(write_world(tmp_path, config=config, tables=tables))
     assert problem.startswith("table 'loans', column 'repaid': 1 row(s) have a value but no 'repaid_at' "
                               "(when it became known), e.g. keys 11")
+
+
+def test_readme_example_declares_only_keys_that_exist(tmp_path):
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("## Declaring your own data", 1)[1]
+    example = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "dataset.yaml").write_text(example)
+    cfg = load_dataset_config(tmp_path / "dataset.yaml")
+    assert cfg.tables["scores"].time_index == "_snapshot_at" and cfg.tables["brokers"].static
+    assert cfg.tables["installments"].source.db_schema == "lending"
+    assert cfg.tables["loans"].csv.delimiter == ";" and cfg.labels["bad_status"].positive == ["D", "2"]

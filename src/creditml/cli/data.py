@@ -24,11 +24,28 @@ def validate(dataset: Path = typer.Argument(..., help="dataset config YAML (conf
         report = validate_dataset(cfg)
     for note in report.notes:
         console.print(f"[yellow]note:[/] {note}", highlight=False)
+    for step in report.cleaning:
+        console.print(f"[cyan]cleaned:[/] {step}", highlight=False)
+    if report.date_ranges or any(spec.static for spec in cfg.tables.values()):
+        console.print(_date_ranges(report.date_ranges, cfg))
     if report.problems:
         raise DataContractError(report.problems, source=f"dataset {cfg.name!r} ({dataset})")
     console.print(_table_summary(f"dataset {cfg.name}", report.tables, cfg))
     rows = sum(len(t) for t in report.tables.values())
     console.print(f"[green]valid[/]: {len(report.tables)} tables, {rows:,} rows, {len(cfg.labels)} label(s)")
+
+
+def _date_ranges(ranges, cfg) -> Table:
+    out = Table(title=f"dates (plausible: {cfg.earliest} to {cfg.as_of or 'the latest time in the data'})",
+                title_justify="left")
+    for col in ("table", "column", "from", "to", ""):
+        out.add_column(col)
+    for r in ranges:
+        out.add_row(r.table, r.column, str(r.first), str(r.last), "[red]outside[/]" if r.flagged else "")
+    for name, spec in cfg.tables.items():
+        if spec.static:
+            out.add_row(name, "-", "static: true", "(known at every cutoff)", "")
+    return out
 
 
 @app.command()

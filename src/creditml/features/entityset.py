@@ -51,6 +51,18 @@ def _key_type(values: pd.Series) -> type:
     return Integer if pd.api.types.is_integer_dtype(values) else Unknown
 
 
+def _parents_of_nullable_integer_keys(dataset: Dataset) -> set[str]:
+    """Tables referenced by an integer foreign key with missing values (declared ``nullable``)."""
+    out = set()
+    for name, spec in dataset.config.tables.items():
+        for fk in spec.foreign_keys:
+            column = dataset.tables[name][fk.column]
+            if isinstance(column.dtype, pd.Int64Dtype) and pd.api.types.is_integer_dtype(
+                    dataset.tables[fk.references][dataset.config.tables[fk.references].primary_key]):
+                out.add(fk.references)
+    return out
+
+
 def _secondary_time_index(spec, kept: list[str]) -> dict[str, list[str]]:
     out = {}
     for when, cols in spec.secondary_time_index.items():
@@ -65,8 +77,12 @@ def build_entityset(dataset: Dataset, ignore: dict[str, list[str]] | None = None
     cfg = dataset.config
     drop = excluded_columns(cfg, ignore)
     es = ft.EntitySet(id=cfg.name)
+    nullable_parents = _parents_of_nullable_integer_keys(dataset)
     for name, spec in cfg.tables.items():
         frame = dataset.tables[name]
+        if name in nullable_parents:
+            # woodwork gives a child key its parent key's type: an integer key with gaps needs a nullable parent
+            frame = frame.assign(**{spec.primary_key: frame[spec.primary_key].astype("Int64")})
         kept = [c for c in frame.columns if c not in drop[name]]
         sti = _secondary_time_index(spec, kept)
         # a when-known column that guards nothing kept is not needed either

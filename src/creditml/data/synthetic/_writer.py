@@ -32,7 +32,8 @@ TABLES: dict[str, dict] = {
         "decision": ("categorical", S), "fraud_confirmed": ("numeric", I), "fraud_confirmed_at": ("datetime", T),
         "fraud_label_known_at": ("datetime", T)},
         fks={"customer_id": "customers", "intermediary_id": "intermediaries"},
-        sti={"fraud_label_known_at": ["fraud_confirmed", "fraud_confirmed_at"]}),
+        sti={"fraud_label_known_at": ["fraud_confirmed", "fraud_confirmed_at"]},
+        nullable_fks={"intermediary_id"}),  # a direct application has no broker
     "bureau_accounts": dict(pk="bureau_account_id", ti="reported_at", cols={
         "bureau_account_id": ("id", I), "customer_id": ("id", I), "reported_at": ("datetime", T),
         "opened_at": ("datetime", T), "credit_type": ("categorical", S), "credit_limit": ("numeric", F),
@@ -86,7 +87,8 @@ def dataset_config(name: str, description: str) -> DatasetConfig:
             file=f"{tname}.parquet", primary_key=t["pk"], time_index=t["ti"],
             secondary_time_index=t.get("sti", {}),
             columns={c: ColumnSpec(type=sem, role=ROLES.get((tname, c))) for c, (sem, _) in t["cols"].items()},
-            foreign_keys=[ForeignKey(column=c, references=r, on_orphan="error") for c, r in t["fks"].items()],
+            foreign_keys=[ForeignKey(column=c, references=r, on_orphan="error", nullable=c in t.get("nullable_fks", ()))
+                          for c, r in t["fks"].items()],
             protected=t.get("protected", []), pii=t.get("pii", []),
         )
     labels = {k: LabelSpec(table=tb, column=c, known_at=ka) for k, (tb, c, ka) in LABELS.items()}
