@@ -272,10 +272,11 @@ class FeatureSettings(_Strict):
     credit_primitives: bool = True
     recent_windows_days: list[int] = Field(default_factory=lambda: [30, 90, 365])
     ignore_columns: dict[str, list[str]] = Field(default_factory=dict)  # per table, never features
-    # DAYS_BETWEEN(a, b) = b - a: pairs of datetime columns of one table as [table.a, table.b];
-    # unset: every pair in each table with at most date_pairs_max_columns datetime columns,
-    # oriented time index first, then in the table's column order
-    date_pairs: list[tuple[str, str]] | None = None
+    # DAYS_BETWEEN(a, b) = b - a: pairs of datetime columns of one table as [table.a, table.b],
+    # or [table.a, table.b, role] to tag the difference with a column role (days_past_due:
+    # the credit aggregations of that role stack on it); unset: every pair in each table with
+    # at most date_pairs_max_columns datetime columns, time index first, then in column order
+    date_pairs: list[tuple[str, str] | tuple[str, str, str]] | None = None
     date_pairs_max_columns: int = Field(4, ge=2)
     # the target's own amounts get a roundness feature (coached incomes are round)
     round_amounts: bool = True

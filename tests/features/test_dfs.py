@@ -102,6 +102,14 @@ def test_declared_date_pairs_replace_the_automatic_ones_and_bad_ones_say_why(es)
     names = [f.get_name() for f in build_candidates(es, "applications", settings)]
     between = {n for n in names if "DAYS_BETWEEN(" in n}
     assert between and all("DAYS_BETWEEN(opened_at, reported_at)" in n for n in between)
+    # a role on a pair: the credit aggregations of that role stack on the difference
+    days_late = FeatureSettings(max_candidates=100_000, date_pairs=[("installments.due_at", "installments.paid_at",
+                                                                     "days_past_due")])
+    names = [f.get_name() for f in build_candidates(es, "applications", days_late)]
+    late = "installments.DAYS_BETWEEN(due_at, paid_at, role=days_past_due)"
+    assert {f"customers.SHARE_DAYS_PAST_DUE_OVER({late})", f"customers.SHARE_ON_TIME({late})",
+            f"customers.MEAN({late})", f"customers.TREND({late}, due_at)"} <= set(names)
+    assert not any("DAYS_BETWEEN(due_at, paid_at)" in n for n in names)  # only the declared one
     with pytest.raises(ConfigError, match=r"features.date_pairs: \[installments.due_at, loans.disbursed_at\]: "
                                           r"expected two different datetime columns of one table as table.column, "
                                           r"found tables 'installments' and 'loans'"):

@@ -114,7 +114,10 @@ _TRANSFORMS = {"time_since": lambda: TimeSince(unit="days"), "days_between": Day
 
 
 def _transforms(settings: FeatureSettings) -> list:
-    return [_TRANSFORMS[name]() if name in _TRANSFORMS else name for name in settings.trans_primitives]
+    out = [_TRANSFORMS[name]() if name in _TRANSFORMS else name for name in settings.trans_primitives]
+    if "days_between" in settings.trans_primitives:  # one more per role declared on a pair
+        out += [DaysBetween(role=role) for role in sorted({p[2] for p in settings.date_pairs or [] if len(p) > 2})]
+    return out
 
 
 def _datetime_columns(df) -> list[str]:
@@ -124,8 +127,8 @@ def _datetime_columns(df) -> list[str]:
     return first + [c for c in dates if c not in first]
 
 
-def date_pairs(es: ft.EntitySet, settings: FeatureSettings) -> set[tuple[str, str, str]]:
-    """``(table, first, second)`` of each ``DAYS_BETWEEN(first, second)`` DFS may build.
+def date_pairs(es: ft.EntitySet, settings: FeatureSettings) -> set[tuple[str, str, str, str | None]]:
+    """``(table, first, second, role)`` of each ``DAYS_BETWEEN(first, second)`` DFS may build.
 
     Declared pairs (``features.date_pairs``) when given; else every pair of each table
     with at most ``date_pairs_max_columns`` datetime columns, so a table with many dates
@@ -136,13 +139,13 @@ def date_pairs(es: ft.EntitySet, settings: FeatureSettings) -> set[tuple[str, st
         for df in es.dataframes:
             dates = _datetime_columns(df)
             if len(dates) <= settings.date_pairs_max_columns:
-                out |= {(df.ww.name, a, b) for a, b in itertools.combinations(dates, 2)}
+                out |= {(df.ww.name, a, b, None) for a, b in itertools.combinations(dates, 2)}
         return out
     if settings.date_pairs and "days_between" not in settings.trans_primitives:
         raise ConfigError(f"features.date_pairs: expected 'days_between' in features.trans_primitives to use the "
                           f"pairs, found {settings.trans_primitives}; add it, or remove date_pairs")
     out = set()
-    for first, second in settings.date_pairs:
+    for first, second, *role in settings.date_pairs:
         (ta, ca), (tb, cb) = first.partition(".")[::2], second.partition(".")[::2]
         if ta != tb or ca == cb:
             found = f"tables {ta!r} and {tb!r}" if ta != tb else "the same column twice"
@@ -155,17 +158,17 @@ def date_pairs(es: ft.EntitySet, settings: FeatureSettings) -> set[tuple[str, st
                 raise ConfigError(f"features.date_pairs: {table}.{column} is not a datetime column of the "
                                   f"entityset (datetime columns of {table!r}: {', '.join(dates) or 'none'}; "
                                   f"tables: {', '.join(df.ww.name for df in es.dataframes)}); write table.column")
-        out.add((ta, ca, cb))
+        out.add((ta, ca, cb, role[0] if role else None))
     return out
 
 
-def _pairs_allowed(feature, allowed: set[tuple[str, str, str]]) -> bool:
-    """DFS pairs datetime columns both ways; keep the declared orientation of allowed pairs."""
+def _pairs_allowed(feature, allowed: set[tuple[str, str, str, str | None]]) -> bool:
+    """DFS pairs datetime columns both ways and with each role; keep the allowed orientation and role."""
     if isinstance(feature, ft.TransformFeature) and isinstance(feature.primitive, DaysBetween):
         a, b = feature.base_features
         if type(a) is not ft.IdentityFeature or type(b) is not ft.IdentityFeature:
             return False
-        if (a.dataframe_name, a.column_name, b.column_name) not in allowed:
+        if (a.dataframe_name, a.column_name, b.column_name, feature.primitive.role) not in allowed:
             return False
     return all(_pairs_allowed(b, allowed) for b in feature.base_features)
 

@@ -295,13 +295,20 @@ class DaysBetween(EnginePrimitive, TransformPrimitive):
     """Days (float, exact) from the first datetime of a row to the second: ``second - first``.
 
     Negative when the second is earlier; missing when either is (a late-known date is
-    missing until it is known). ``DAYS_BETWEEN(due_at, paid_at)`` is days late.
+    missing until it is known). ``DAYS_BETWEEN(due_at, paid_at)`` is days late. ``role``
+    tags the output like a dataset column's role (``days_past_due``), so the credit
+    aggregations of that role stack on it (``SHARE_DAYS_PAST_DUE_OVER``).
     """
 
     name = "days_between"
     input_types = [DATETIME, DATETIME]
     return_type = DOUBLE
     description_template = "the number of days from {} to {}"
+
+    def __init__(self, role: str | None = None):
+        self.role = role
+        if role:
+            self.return_type = ColumnSchema(logical_type=Double, semantic_tags={"numeric", role})
 
     def get_function(self):
         def days_between(first, second):

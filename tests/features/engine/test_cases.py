@@ -201,9 +201,15 @@ def test_date_features_hide_a_late_known_date_until_it_is_known():
              ft.Feature(late, parent_dataframe_name="loans", primitive=ft.primitives.Min),
              ft.Feature(paid_age, parent_dataframe_name="loans", primitive=ft.primitives.Max),
              ft.Feature(ft.IdentityFeature(loans.ww["at"]), primitive=ft.primitives.TimeSince(unit="days"))]
+    from creditml.features.primitives import ShareDaysPastDueOver
+
+    days_late = ft.Feature([ft.IdentityFeature(inst.ww["due_at"]), ft.IdentityFeature(inst.ww["paid_at"])],
+                           primitive=DaysBetween(role="days_past_due"))  # a role: credit aggregations stack on it
+    feats.append(ft.Feature(days_late, parent_dataframe_name="loans", primitive=ShareDaysPastDueOver(threshold=0)))
     ct = pd.DataFrame({"loan_id": [10, 11, 13, 12], "time": [D + pd.Timedelta(days=5), D, D, D]})
     got = _both(feats, es, ct)
-    mean, least, oldest, age = (got[f.get_name()] for f in feats)
+    mean, least, oldest, age, share_late = (got[f.get_name()] for f in feats)
+    assert share_late[10] == 0.5 and np.isnan(share_late[11]) and share_late[13] == 0.0
     # loan 10 at D+5: paid 1 day late (due D-4, paid D-3) and on the day (due = paid = D)
     assert mean[10] == 0.5 and least[10] == 0.0 and oldest[10] == 8.0 and age[10] == 10.0
     # loan 11 at D: its installment (due D) is visible, but paid_at = D + 1 is not known yet
