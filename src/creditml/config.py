@@ -519,12 +519,20 @@ class FeatureSettings(_Strict):
         "count", "sum", "mean", "max", "min", "std", "num_unique", "mode", "percent_true",
         "trend", "time_since_last", "time_since_first", "avg_time_between",
     ])
-    trans_primitives: list[str] = Field(default_factory=lambda: ["month", "weekday", "is_null"])
+    # "time_since" is the age of a datetime at the cutoff in days and "days_between" the days
+    # between two datetimes of a row (see docs/primitives.md); "month" and "weekday" can be added
+    trans_primitives: list[str] = Field(default_factory=lambda: ["time_since", "days_between", "is_null"])
     where_primitives: list[str] = Field(default_factory=lambda: ["count", "mean", "sum", "max"])
     max_interesting_values: int = Field(3, ge=0)
     credit_primitives: bool = True
     recent_windows_days: list[int] = Field(default_factory=lambda: [30, 90, 365])
     ignore_columns: dict[str, list[str]] = Field(default_factory=dict)  # per table, never features
+    # DAYS_BETWEEN(a, b) = b - a: pairs of datetime columns of one table as [table.a, table.b],
+    # or [table.a, table.b, role] to tag the difference with a column role (days_past_due:
+    # the credit aggregations of that role stack on it); unset: every pair in each table with
+    # at most date_pairs_max_columns datetime columns, time index first, then in column order
+    date_pairs: list[tuple[str, str] | tuple[str, str, str]] | None = None
+    date_pairs_max_columns: int = Field(4, ge=2)
     # the target's own amounts get a roundness feature (coached incomes are round)
     round_amounts: bool = True
     # ratios a lender reads: "table.column" of the target or a table it looks up, or the

@@ -78,3 +78,54 @@ def test_candidates_come_in_the_same_order_in_every_process(small_world):
     runs = [subprocess.run([sys.executable, "-c", script, str(small_world)], capture_output=True, text=True, check=True,
                            env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2")]
     assert len(runs[0].splitlines()) == 500 and runs[0] == runs[1]
+
+
+def test_dates_become_days_late_and_ages_stacked_into_history(es):
+    names = build_candidates(es, "applications", FeatureSettings(max_candidates=100_000))
+    names = [f.get_name() for f in names]
+    history = "customers.{}(installments.DAYS_BETWEEN(due_at, paid_at))"
+    assert {history.format(agg) for agg in ("MEAN", "MAX", "STD")} <= set(names)
+    assert "customers.TREND(installments.DAYS_BETWEEN(due_at, paid_at), due_at)" in names
+    assert "customers.TIME_SINCE(created_at, unit=days)" in names  # tenure at the cutoff
+    assert "intermediaries.TIME_SINCE(registered_at, unit=days)" in names
+    assert "customers.MAX(bureau_accounts.TIME_SINCE(opened_at, unit=days))" in names  # oldest account
+    # one orientation per pair, time index first; no MONTH / WEEKDAY by default
+    assert not any("DAYS_BETWEEN(paid_at, due_at)" in n or "MONTH(" in n or "WEEKDAY(" in n for n in names)
+    # the ages of child rows' own times are TIME_SINCE_FIRST/LAST already; no where-clauses on dates
+    assert not any("TIME_SINCE(due_at" in n or "TIME_SINCE(disbursed_at" in n for n in names)
+    assert not any("WHERE" in n and ("DAYS_BETWEEN(" in n or "TIME_SINCE(" in n) for n in names)
+
+
+def test_declared_date_pairs_replace_the_automatic_ones_and_bad_ones_say_why(es):
+    settings = FeatureSettings(max_candidates=100_000, date_pairs=[("bureau_accounts.opened_at",
+                                                                    "bureau_accounts.reported_at")])
+    names = [f.get_name() for f in build_candidates(es, "applications", settings)]
+    between = {n for n in names if "DAYS_BETWEEN(" in n}
+    assert between and all("DAYS_BETWEEN(opened_at, reported_at)" in n for n in between)
+    # a role on a pair: the credit aggregations of that role stack on the difference
+    days_late = FeatureSettings(max_candidates=100_000, date_pairs=[("installments.due_at", "installments.paid_at",
+                                                                     "days_past_due")])
+    names = [f.get_name() for f in build_candidates(es, "applications", days_late)]
+    late = "installments.DAYS_BETWEEN(due_at, paid_at, role=days_past_due)"
+    assert {f"customers.SHARE_DAYS_PAST_DUE_OVER({late})", f"customers.SHARE_ON_TIME({late})",
+            f"customers.MEAN({late})", f"customers.TREND({late}, due_at)"} <= set(names)
+    assert not any("DAYS_BETWEEN(due_at, paid_at)" in n for n in names)  # only the declared one
+    with pytest.raises(ConfigError, match=r"features.date_pairs: \[installments.due_at, loans.disbursed_at\]: "
+                                          r"expected two different datetime columns of one table as table.column, "
+                                          r"found tables 'installments' and 'loans'"):
+        build_candidates(es, "applications", FeatureSettings(date_pairs=[("installments.due_at",
+                                                                           "loans.disbursed_at")]))
+    with pytest.raises(ConfigError, match=r"features.date_pairs: installments.amount_due is not a datetime column "
+                                          r"of the entityset \(datetime columns of 'installments': due_at, paid_at"):
+        build_candidates(es, "applications", FeatureSettings(date_pairs=[("installments.due_at",
+                                                                           "installments.amount_due")]))
+    with pytest.raises(ConfigError, match=r"features.date_pairs: expected 'days_between' in "
+                                          r"features.trans_primitives to use the pairs, found \['is_null'\]; add it"):
+        build_candidates(es, "applications", FeatureSettings(trans_primitives=["is_null"], date_pairs=[
+            ("installments.due_at", "installments.paid_at")]))
+
+
+def test_date_features_keep_the_candidate_count_bounded(es):
+    """Default settings on the small built-in world: 2855 candidates with MONTH/WEEKDAY before dates."""
+    names = build_candidates(es, "applications", FeatureSettings(max_candidates=100_000))
+    assert len(names) <= 3000  # fits the default cap: the cap takes none away

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
 import warnings
 
 import featuretools as ft
 import pandas as pd
+from featuretools.primitives import TimeSince
+from woodwork.logical_types import Datetime
 
 from creditml.config import FeatureSettings
 from creditml.errors import ConfigError
-from creditml.features.primitives import Roundness, credit_primitives
+from creditml.features.primitives import DaysBetween, Roundness, credit_primitives
 
 warnings.filterwarnings("ignore", category=FutureWarning, module=r"featuretools(\.|$)")
 # DFS warns when a primitive found no column to apply to; with a candidate cap that is expected
@@ -106,6 +109,94 @@ def _on_an_index(feature) -> bool:
     return any(_on_an_index(b) for b in feature.base_features)
 
 
+# transform names whose creditml meaning differs from featuretools' default: dates in days
+_TRANSFORMS = {"time_since": lambda: TimeSince(unit="days"), "days_between": DaysBetween}
+
+
+def _transforms(settings: FeatureSettings) -> list:
+    out = [_TRANSFORMS[name]() if name in _TRANSFORMS else name for name in settings.trans_primitives]
+    if "days_between" in settings.trans_primitives:  # one more per role declared on a pair
+        out += [DaysBetween(role=role) for role in sorted({p[2] for p in settings.date_pairs or [] if len(p) > 2})]
+    return out
+
+
+def _datetime_columns(df) -> list[str]:
+    """A table's datetime columns: its time index first, then in column order."""
+    dates = [c for c, ltype in df.ww.logical_types.items() if isinstance(ltype, Datetime)]
+    first = [df.ww.time_index] if df.ww.time_index in dates else []
+    return first + [c for c in dates if c not in first]
+
+
+def date_pairs(es: ft.EntitySet, settings: FeatureSettings) -> set[tuple[str, str, str, str | None]]:
+    """``(table, first, second, role)`` of each ``DAYS_BETWEEN(first, second)`` DFS may build.
+
+    Declared pairs (``features.date_pairs``) when given; else every pair of each table
+    with at most ``date_pairs_max_columns`` datetime columns, so a table with many dates
+    does not multiply candidates (declare its pairs instead).
+    """
+    if settings.date_pairs is None:
+        out = set()
+        for df in es.dataframes:
+            dates = _datetime_columns(df)
+            if len(dates) <= settings.date_pairs_max_columns:
+                out |= {(df.ww.name, a, b, None) for a, b in itertools.combinations(dates, 2)}
+        return out
+    if settings.date_pairs and "days_between" not in settings.trans_primitives:
+        raise ConfigError(f"features.date_pairs: expected 'days_between' in features.trans_primitives to use the "
+                          f"pairs, found {settings.trans_primitives}; add it, or remove date_pairs")
+    out = set()
+    for first, second, *role in settings.date_pairs:
+        (ta, ca), (tb, cb) = first.partition(".")[::2], second.partition(".")[::2]
+        if ta != tb or ca == cb:
+            found = f"tables {ta!r} and {tb!r}" if ta != tb else "the same column twice"
+            raise ConfigError(f"features.date_pairs: [{first}, {second}]: expected two different datetime columns "
+                              f"of one table as table.column, found {found}; pair dates of the same row (dates "
+                              "of related rows are compared by aggregations over them)")
+        for table, column in ((ta, ca), (tb, cb)):
+            dates = _datetime_columns(es[table]) if table in es.dataframe_dict else []
+            if column not in dates:
+                raise ConfigError(f"features.date_pairs: {table}.{column} is not a datetime column of the "
+                                  f"entityset (datetime columns of {table!r}: {', '.join(dates) or 'none'}; "
+                                  f"tables: {', '.join(df.ww.name for df in es.dataframes)}); write table.column")
+        out.add((ta, ca, cb, role[0] if role else None))
+    return out
+
+
+def _pairs_allowed(feature, allowed: set[tuple[str, str, str, str | None]]) -> bool:
+    """DFS pairs datetime columns both ways and with each role; keep the allowed orientation and role."""
+    if isinstance(feature, ft.TransformFeature) and isinstance(feature.primitive, DaysBetween):
+        a, b = feature.base_features
+        if type(a) is not ft.IdentityFeature or type(b) is not ft.IdentityFeature:
+            return False
+        if (a.dataframe_name, a.column_name, b.column_name, feature.primitive.role) not in allowed:
+            return False
+    return all(_pairs_allowed(b, allowed) for b in feature.base_features)
+
+
+def _is_date_feature(feature) -> bool:
+    return isinstance(feature, ft.TransformFeature) and isinstance(feature.primitive, (TimeSince, DaysBetween))
+
+
+def _redundant_date_feature(feature) -> bool:
+    """Date features aggregated where they add candidates rather than information.
+
+    An aggregation of the age of child rows' own time index
+    (``MEAN(loans.TIME_SINCE(disbursed_at))``): ``TIME_SINCE_FIRST``, ``TIME_SINCE_LAST``
+    and ``AVG_TIME_BETWEEN`` already describe those times. A where-clause on a date
+    feature (``MEAN(actions.DAYS_BETWEEN(...) WHERE channel = sms)``): one per interesting
+    value would double the date candidates.
+    """
+    if isinstance(feature, ft.AggregationFeature):
+        if feature.where is not None and any(_is_date_feature(b) for b in feature.base_features):
+            return True
+        for base in feature.base_features:
+            if (isinstance(base, ft.TransformFeature) and isinstance(base.primitive, TimeSince)
+                    and type(base.base_features[0]) is ft.IdentityFeature
+                    and "time_index" in base.base_features[0].column_schema.semantic_tags):
+                return True
+    return any(_redundant_date_feature(b) for b in feature.base_features)
+
+
 def _dfs_down(es: ft.EntitySet, target: str, depth: int, settings: FeatureSettings) -> list:
     """DFS features of ``target`` from its own columns and its descendants only.
 
@@ -113,7 +204,9 @@ def _dfs_down(es: ft.EntitySet, target: str, depth: int, settings: FeatureSettin
     the rest depends on Python's string hashing, which would change the candidates a cap
     keeps from one process to the next.
     """
-    features = [f for f in _dfs_down_all(es, target, depth, settings) if not _on_an_index(f)]
+    pairs = date_pairs(es, settings)
+    features = [f for f in _dfs_down_all(es, target, depth, settings)
+                if not _on_an_index(f) and not _redundant_date_feature(f) and _pairs_allowed(f, pairs)]
     return sorted(features, key=lambda f: (f.get_depth(), f.unique_name() if f.get_depth() else ""))
 
 
@@ -124,7 +217,7 @@ def _dfs_down_all(es: ft.EntitySet, target: str, depth: int, settings: FeatureSe
     return ft.dfs(
         entityset=es, target_dataframe_name=target, features_only=True,
         agg_primitives=agg if depth > 0 else [], where_primitives=settings.where_primitives if depth > 0 else [],
-        trans_primitives=settings.trans_primitives if depth > 0 else [],
+        trans_primitives=_transforms(settings) if depth > 0 else [],
         max_depth=max(depth, 1), allowed_paths=down_paths(es, target, max(depth, 1)),
         ignore_columns=_ignored(es, target),
     ) if depth > 0 else [f for f in ft.dfs(entityset=es, target_dataframe_name=target, features_only=True,

@@ -184,3 +184,37 @@ def test_roundness_and_ratios_to_a_parent_column():
     assert np.isnan(got.loc[5, "ROUNDNESS(declared)"]) and got.loc[6, "ROUNDNESS(declared)"] == 500.0
     ratio = got["declared / customers.income"]
     assert ratio.loc[1] == 15.0 and np.isnan(ratio.loc[3]) and np.isnan(ratio.loc[4])  # 0/0 and x/NaN
+
+
+def test_date_features_hide_a_late_known_date_until_it_is_known():
+    """DAYS_BETWEEN(due_at, paid_at) and the age of paid_at at the cutoff: paid_at is the
+    installments' secondary time index, so featuretools and the engine both treat it as
+    missing while ``paid_at >= cutoff``; TIME_SINCE uses each instance's own cutoff."""
+    from creditml.features.primitives import DaysBetween
+
+    es = _tiny()
+    inst, loans = es["installments"], es["loans"]
+    late = ft.Feature([ft.IdentityFeature(inst.ww["due_at"]), ft.IdentityFeature(inst.ww["paid_at"])],
+                      primitive=DaysBetween)
+    paid_age = ft.Feature(ft.IdentityFeature(inst.ww["paid_at"]), primitive=ft.primitives.TimeSince(unit="days"))
+    feats = [ft.Feature(late, parent_dataframe_name="loans", primitive=ft.primitives.Mean),
+             ft.Feature(late, parent_dataframe_name="loans", primitive=ft.primitives.Min),
+             ft.Feature(paid_age, parent_dataframe_name="loans", primitive=ft.primitives.Max),
+             ft.Feature(ft.IdentityFeature(loans.ww["at"]), primitive=ft.primitives.TimeSince(unit="days"))]
+    from creditml.features.primitives import ShareDaysPastDueOver
+
+    days_late = ft.Feature([ft.IdentityFeature(inst.ww["due_at"]), ft.IdentityFeature(inst.ww["paid_at"])],
+                           primitive=DaysBetween(role="days_past_due"))  # a role: credit aggregations stack on it
+    feats.append(ft.Feature(days_late, parent_dataframe_name="loans", primitive=ShareDaysPastDueOver(threshold=0)))
+    ct = pd.DataFrame({"loan_id": [10, 11, 13, 12], "time": [D + pd.Timedelta(days=5), D, D, D]})
+    got = _both(feats, es, ct)
+    mean, least, oldest, age, share_late = (got[f.get_name()] for f in feats)
+    assert share_late[10] == 0.5 and np.isnan(share_late[11]) and share_late[13] == 0.0
+    # loan 10 at D+5: paid 1 day late (due D-4, paid D-3) and on the day (due = paid = D)
+    assert mean[10] == 0.5 and least[10] == 0.0 and oldest[10] == 8.0 and age[10] == 10.0
+    # loan 11 at D: its installment (due D) is visible, but paid_at = D + 1 is not known yet
+    assert np.isnan(mean[11]) and np.isnan(least[11]) and np.isnan(oldest[11])
+    # loan 13 at D: paid a day early (due D, paid D-1); the other one has no payment
+    assert mean[13] == -1.0 and least[13] == -1.0 and oldest[13] == 1.0 and age[13] == 2.0
+    # loan 12 starts after its cutoff: defaults
+    assert np.isnan(mean[12]) and np.isnan(age[12])

@@ -9,13 +9,17 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from creditml.features.primitives import DaysBetween
 from tests.features.engine._world import assert_same, cutoffs, engine_matrices, make_world
 
 warnings.filterwarnings("ignore", category=FutureWarning, module=r"featuretools(\.|$)")
 
 AGG = ["count", "sum", "mean", "max", "min", "std", "num_unique", "mode", "percent_true", "trend",
        "time_since_last", "time_since_first", "avg_time_between", "skew"]
-TRANS = ["month", "weekday", "is_null"]
+# dates: the age at the cutoff in featuretools' default unit and in days, and the days
+# between two dates of a row (loans: disbursed_at, closed_at; installments: due_at, paid_at,
+# both late-known columns masked until known)
+TRANS = ["month", "weekday", "is_null", "time_since", ft.primitives.TimeSince(unit="days"), DaysBetween()]
 WHERE = ["count", "sum", "mean", "percent_true", "max"]
 
 

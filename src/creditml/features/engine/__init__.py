@@ -8,8 +8,14 @@ per distinct cutoff time. Features it cannot compute go to featuretools (logged)
 Two evaluators run the same plan: Polars over chunks of instances (``_evaluate``, for
 training matrices) and numpy instance by instance (``_instance``, for a served request
 of at most ``FEW_INSTANCES``), where Polars' fixed cost per operation would dominate.
+
+A primitive the engine computes is one class: a creditml primitive carries its
+featuretools function, Polars expression and numpy kernel (:class:`EnginePrimitive`);
+stock featuretools primitives are in the engine's tables keyed by class.
 """
 
 from creditml.features.engine._api import calculate_feature_matrix
+from creditml.features.engine._frames import CUTOFF
+from creditml.features.engine._primitive import EnginePrimitive
 
-__all__ = ["calculate_feature_matrix"]
+__all__ = ["CUTOFF", "EnginePrimitive", "calculate_feature_matrix"]

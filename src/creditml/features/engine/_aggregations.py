@@ -18,12 +18,12 @@ import polars as pl
 
 from creditml.features.engine._frames import CUTOFF, ROW
 from creditml.features.engine._meta import ColumnMeta
+from creditml.features.engine._primitive import EnginePrimitive
 
 Builder = Callable[[object, list[str], "Ctx"], pl.Expr]
 
 _UNIT_SECONDS = {"years": 31540000, "months": 2628000, "days": 86400, "hours": 3600, "minutes": 60,
                  "seconds": 1, "milliseconds": 0.001, "nanoseconds": 0.000000001}
-_DAY_NS = 86_400_000_000_000
 
 
 def _seconds(delta: pl.Expr) -> pl.Expr:
@@ -135,58 +135,20 @@ AGGREGATIONS: dict[type, Builder] = {
 }
 
 
-def _credit_builders() -> dict[type, Builder]:
-    try:
-        from creditml.features import primitives as cp
-    except ImportError:  # the credit primitives are optional for the engine
-        return {}
-
-    def known_share(p, c, ctx):  # the primitive says which values count
-        x = pl.col(c[0]).cast(pl.Float64)
-        return p.counts(x).cast(pl.Float64).mean()  # nulls stay out of both counts; none known: null
-
-    def count_in_last_days(p, c, ctx):
-        return ((pl.col(CUTOFF) - pl.col(c[0])) < pl.duration(days=p.days)).sum()
-
-    def partial_payment_ratio(p, c, ctx):
-        paid, due = pl.col(c[0]).cast(pl.Float64), pl.col(c[1]).cast(pl.Float64)
-        known = due.is_not_null()
-        total = due.filter(known).sum()
-        ratio = paid.fill_null(0.0).filter(known).sum() / total
-        return pl.when((known.sum() == 0) | (total <= 0)).then(None).otherwise(ratio)
-
-    def utilisation(p, c, ctx):
-        bal, lim = pl.col(c[0]).cast(pl.Float64), pl.col(c[1]).cast(pl.Float64)
-        ok = (bal.is_not_null() & lim.is_not_null() & (lim > 0)).fill_null(False)
-        return pl.when(ok.sum() == 0).then(None).otherwise(bal.filter(ok).sum() / lim.filter(ok).sum())
-
-    def days_since_last_delinquency(p, c, ctx):
-        late = (pl.col(c[0]).cast(pl.Float64) > 0).fill_null(False)
-        last = pl.col(c[1]).filter(late).max()
-        days = (pl.col(CUTOFF).first() - last).dt.total_nanoseconds().cast(pl.Float64) / _DAY_NS
-        return pl.when(late.sum() == 0).then(None).otherwise(days)
-
-    return {
-        cp.CountInLastDays: count_in_last_days,
-        cp.ShareOnTime: known_share,
-        cp.ShareDaysPastDueOver: known_share,
-        cp.PartialPaymentRatio: partial_payment_ratio,
-        cp.Utilisation: utilisation,
-        cp.DaysSinceLastDelinquency: days_since_last_delinquency,
-    }
-
-
 def builder(primitive) -> Builder | None:
+    """The Polars expression builder of ``primitive``: its class's own, else the stock table's."""
     kind = type(primitive)
-    if kind in AGGREGATIONS:
-        return AGGREGATIONS[kind]
-    return _credit_builders().get(kind)
+    if isinstance(primitive, EnginePrimitive):
+        return kind.polars_expr
+    return AGGREGATIONS.get(kind)
 
 
 def supports(primitive, metas: list[ColumnMeta]) -> bool:
     kind = type(primitive)
     if builder(primitive) is None or primitive.number_output_features != 1:
         return False
+    if isinstance(primitive, EnginePrimitive):
+        return primitive.engine_supports(metas)
     if kind is fp.Mean and not primitive.skipna:
         return False
     if kind in (fp.TimeSinceLast, fp.TimeSinceFirst, fp.AvgTimeBetween) and primitive.unit not in _UNIT_SECONDS:
@@ -205,6 +167,8 @@ def supports(primitive, metas: list[ColumnMeta]) -> bool:
 def output_meta(primitive, metas: list[ColumnMeta]) -> ColumnMeta:
     if isinstance(primitive, fp.Mode):
         return ColumnMeta(kind=metas[0].kind, categories=metas[0].categories, aggregated=True)
-    if isinstance(primitive, (fp.Count, fp.NumUnique)) or type(primitive).__name__ == "CountInLastDays":
+    if isinstance(primitive, EnginePrimitive):
+        return ColumnMeta(kind=primitive.engine_kind)
+    if isinstance(primitive, (fp.Count, fp.NumUnique)):
         return ColumnMeta(kind="int")
     return ColumnMeta(kind="float")

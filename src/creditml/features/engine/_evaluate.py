@@ -111,7 +111,7 @@ class ChunkEvaluator:
             levels[column_of(f)] = level
             metas = [self.plan.metas[(path, column_of(b))] for b in f.base_features]
             inputs = [pl.col(column_of(b)) for b in f.base_features]
-            batches[level].append(_transforms.TRANSFORMS[type(f.primitive)](f.primitive, inputs, metas)
+            batches[level].append(_transforms.builder(f.primitive)(f.primitive, inputs, metas)
                                   .alias(column_of(f)))
         steps += [("transform", batches[level]) for level in sorted(batches)]
         self._programs[path] = steps

@@ -230,18 +230,18 @@ class InstanceEvaluator:
         return step
 
     def _transform(self, path, col, f):
-        transform = _kernels.TRANSFORMS[type(f.primitive)]
+        transform = _kernels.transform(f.primitive)
         inputs = [column_of(b) for b in f.base_features]
         metas = [self.plan.metas[(path, c)] for c in inputs]
         primitive = f.primitive
 
         def step(ctx, cutoff, fed):
             values = ctx[path].values
-            values[col] = transform(primitive, [values[c] for c in inputs], metas)
+            values[col] = transform(primitive, [values[c] for c in inputs], metas, cutoff)
         return step
 
     def _aggregation(self, path, sub, col, f):
-        kernel = _kernels.KERNELS[type(f.primitive)]
+        kernel = _kernels.aggregation(f.primitive)
         inputs = [column_of(b) for b in f.base_features]
         where = column_of(f.where) if f.where is not None else None
         primitive, default, meta = f.primitive, _fillable(f.default_value), self.plan.metas[(path, col)]

@@ -5,7 +5,9 @@ differential suite runs both). Values travel as numpy arrays: float64 with NaN f
 numbers, booleans and category codes; int64 for integers without missing values;
 datetime64[ns] with NaT; object with None for the rest. An aggregation kernel takes
 the group's input arrays in entityset row order and the instance cutoff and returns a
-scalar, ``None`` when missing.
+scalar, ``None`` when missing; a transform kernel takes the arrays of the path's rows,
+their metas and the instance cutoff. Stock featuretools primitives are in ``KERNELS``
+and ``TRANSFORMS``; a creditml primitive brings its own kernel (:class:`EnginePrimitive`).
 """
 
 from __future__ import annotations
@@ -17,12 +19,9 @@ import numpy as np
 import pandas as pd
 
 from creditml.features.engine._aggregations import _UNIT_SECONDS
-from creditml.features.primitives import Roundness
+from creditml.features.engine._primitive import EnginePrimitive
 
 Kernel = Callable[[object, list[np.ndarray], np.datetime64], object]
-
-_DAY_NS = 86_400_000_000_000
-
 
 def isnull(values: np.ndarray) -> np.ndarray:
     kind = values.dtype.kind
@@ -160,58 +159,10 @@ KERNELS: dict[type, Kernel] = {
 }
 
 
-def _credit_kernels() -> dict[type, Kernel]:
-    from creditml.features import primitives as cp
-
-    def count_in_last_days(p, x, cutoff):
-        window = np.timedelta64(int(round(p.days * _DAY_NS)), "ns")
-        t = x[0]
-        return int(((cutoff - t[~np.isnat(t)]) < window).sum())
-
-    def known_share(p, x, cutoff):  # the primitive says which values count
-        v = known(x[0]).astype("float64")
-        return float(np.mean(p.counts(v))) if len(v) else None
-
-    def partial_payment_ratio(p, x, cutoff):
-        paid, due = x[0].astype("float64"), x[1].astype("float64")
-        ok = ~np.isnan(due)
-        total = float(due[ok].sum())
-        if not ok.any() or total <= 0:
-            return None
-        return float(np.nan_to_num(paid[ok], nan=0.0).sum()) / total
-
-    def utilisation(p, x, cutoff):
-        bal, lim = x[0].astype("float64"), x[1].astype("float64")
-        with np.errstate(invalid="ignore"):
-            ok = ~np.isnan(bal) & ~np.isnan(lim) & (lim > 0)
-        if not ok.any():
-            return None
-        return float(bal[ok].sum()) / float(lim[ok].sum())
-
-    def days_since_last_delinquency(p, x, cutoff):
-        late = np.nan_to_num(x[0].astype("float64"), nan=0.0) > 0
-        t = known(x[1][late])
-        if not late.any() or not len(t):
-            return None
-        return float((cutoff - t.max()).astype("int64")) / _DAY_NS
-
-    return {
-        cp.CountInLastDays: count_in_last_days,
-        cp.ShareOnTime: known_share,
-        cp.ShareDaysPastDueOver: known_share,
-        cp.PartialPaymentRatio: partial_payment_ratio,
-        cp.Utilisation: utilisation,
-        cp.DaysSinceLastDelinquency: days_since_last_delinquency,
-    }
-
-
-KERNELS.update(_credit_kernels())
-
-
 # -- transforms: whole arrays (the rows of one path) ------------------------------------------
 
 def _datetime_part(part: Callable[[np.ndarray], np.ndarray]):
-    def transform(p, x, metas):
+    def transform(p, x, metas, cutoff):
         t = x[0]
         out = part(t).astype("float64")
         out[np.isnat(t)] = np.nan
@@ -228,7 +179,7 @@ def _day(t):
 
 
 def _equal(negate: bool):
-    def transform(p, x, metas):
+    def transform(p, x, metas, cutoff):
         v, meta, value = x[0], metas[0], p.value
         missing = isnull(v)
         if meta.categories is not None:
@@ -246,30 +197,41 @@ def _equal(negate: bool):
     return transform
 
 
-def _roundness(p, x, metas):
-    v = x[0].astype("float64")
-    out = np.zeros(len(v))
-    with np.errstate(invalid="ignore"):
-        for step in p.STEPS:  # ascending: a larger step that divides the value wins
-            out = np.where((v % step == 0) & (v != 0), float(step), out)
-    out[np.isnan(v)] = np.nan
+def _time_since(p, x, metas, cutoff):
+    t = x[0]
+    out = (cutoff - t).astype("int64").astype("float64") / 1e9 / _UNIT_SECONDS[p.unit]
+    out[np.isnat(t)] = np.nan
     return out
 
 
-def _divide(p, x, metas):
+def _divide(p, x, metas, cutoff):
     with np.errstate(divide="ignore", invalid="ignore"):
         return x[0].astype("float64") / x[1].astype("float64")
 
 
 TRANSFORMS: dict[type, Callable] = {
-    Roundness: _roundness,
     fp.DivideNumeric: _divide,
+    fp.TimeSince: _time_since,
     fp.Month: _datetime_part(_month),
     fp.Day: _datetime_part(_day),
     fp.Year: _datetime_part(lambda t: t.astype("datetime64[Y]").astype("int64") + 1970),
     fp.Hour: _datetime_part(lambda t: (t - t.astype("datetime64[D]")).astype("timedelta64[h]").astype("int64")),
     fp.Weekday: _datetime_part(lambda t: (t.astype("datetime64[D]").astype("int64") + 3) % 7),  # Monday = 0
-    fp.IsNull: lambda p, x, metas: isnull(x[0]).astype("float64"),
+    fp.IsNull: lambda p, x, metas, cutoff: isnull(x[0]).astype("float64"),
     fp.EqualScalar: _equal(negate=False),
     fp.NotEqualScalar: _equal(negate=True),
 }
+
+
+def aggregation(primitive) -> Kernel | None:
+    """The numpy kernel of an aggregation primitive: its class's own, else the stock table's."""
+    if isinstance(primitive, EnginePrimitive):
+        return type(primitive).numpy_kernel
+    return KERNELS.get(type(primitive))
+
+
+def transform(primitive) -> Callable | None:
+    """The numpy kernel of a transform primitive: its class's own, else the stock table's."""
+    if isinstance(primitive, EnginePrimitive):
+        return type(primitive).numpy_kernel
+    return TRANSFORMS.get(type(primitive))
