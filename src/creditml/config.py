@@ -21,6 +21,9 @@ OffsetUnit = Literal["days", "months"]
 CreditRole = Literal["days_past_due", "amount_due", "amount_paid", "balance", "credit_limit"]
 
 
+LabelValue = str | int | float | bool
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -69,17 +72,48 @@ class ColumnSpec(_Strict):
         return self
 
 
+class RowCondition(_Strict):
+    """A test on one column of a row: ``{column: days_late, op: ">=", value: 90}``; ``in`` takes a list."""
+
+    column: str
+    op: Literal["==", "!=", ">=", ">", "<=", "<", "in"]
+    value: LabelValue | list[LabelValue]
+
+    @model_validator(mode="after")
+    def _list_for_in(self) -> "RowCondition":
+        if (self.op == "in") != isinstance(self.value, list):
+            raise ValueError(f"op {self.op!r} takes {'a list of values' if self.op == 'in' else 'one value'}, "
+                             f"found {self.value!r}")
+        return self
+
+
+class Bridge(_Strict):
+    """A one-to-one path through a bridge table: the row of ``table`` that ``where`` selects.
+
+    An account with several holders, one of them the owner: ``{table: dispositions,
+    where: {column: type, op: "==", value: OWNER}}`` on ``accounts``' foreign key
+    ``owner_client_id -> clients`` gives each account its owner, so DFS looks up the
+    owner's attributes. The bridge table must be ``static`` (the derived key is the same
+    at every cutoff) and hold a key to both tables.
+    """
+
+    table: str
+    where: RowCondition
+
+
 class ForeignKey(_Strict):
     """``column`` of this table points at the primary key of table ``references``.
 
     A missing value is an error unless ``nullable`` (the row then has no parent, e.g. an
-    application that came without a broker).
+    application that came without a broker). With ``through`` the column is not read but
+    derived through a bridge table (see :class:`Bridge`).
     """
 
     column: str
     references: str
     on_orphan: Literal["error", "drop"] = "error"
     nullable: bool = False
+    through: Bridge | None = None
 
 
 class CsvOptions(_Strict):
@@ -164,7 +198,7 @@ class TableSpec(_Strict):
         out = {self.primary_key} if self.generate_primary_key else set()
         if self.time_index and (self.anchor_column or self.snapshot_at):
             out.add(self.time_index)
-        return out
+        return out | {fk.column for fk in self.foreign_keys if fk.through is not None}
 
     @property
     def suffix(self) -> str:
@@ -190,7 +224,30 @@ class TableSpec(_Strict):
         return {c for cols in self.secondary_time_index.values() for c in cols}
 
 
-LabelValue = str | int | float | bool
+
+
+class LabelRule(_Strict):
+    """A label derived from a child table: 1 when a row meeting ``where`` falls in the window.
+
+    ``any installment with days_late >= 90 within 365 days of disbursement``::
+
+        rule: {table: installments, where: {column: days_late, op: ">=", value: 90},
+               time: due_at, start: disbursed_at, within_days: 365}
+
+    ``table`` reaches the label's table through foreign keys (e.g. installments -> loans);
+    ``time`` is when each row's event is known (a datetime column of ``table``); the
+    window is ``(start, start + within_days]`` with ``start`` a datetime column of the
+    label's table (default: its time index). An event counts only once known by the
+    dataset's ``as_of``; a window still open at ``as_of`` leaves the label missing, and
+    the task leaves the instance out as not matured. The label is known at its first
+    event's ``time`` (``known_at`` is set to ``<column>_known_at``).
+    """
+
+    table: str
+    where: RowCondition
+    time: str
+    within_days: int = Field(ge=1)
+    start: str | None = None
 
 
 class LabelSpec(_Strict):
@@ -206,9 +263,20 @@ class LabelSpec(_Strict):
     known_at: str | None = None
     positive: list[LabelValue] | None = None
     negative: list[LabelValue] | None = None
+    rule: LabelRule | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _rule_knows_when(cls, data: Any) -> Any:
+        # a derived label is known when its first qualifying event is: loading writes that time here
+        if isinstance(data, dict) and data.get("rule") and not data.get("known_at") and data.get("column"):
+            data = {**data, "known_at": f"{data['column']}_known_at"}
+        return data
 
     @model_validator(mode="after")
     def _mapping(self) -> "LabelSpec":
+        if self.rule is not None and (self.positive is not None or self.negative is not None):
+            raise ValueError("a label derived by rule: is 0/1 already; remove positive:/negative:")
         if self.negative is not None and self.positive is None:
             raise ValueError("negative: needs positive: too (the values that mean 1)")
         if self.positive is not None and not self.positive:
@@ -269,6 +337,8 @@ class DatasetConfig(_Strict):
                         f"tables.{tname}.foreign_keys: {fk.column!r} references table "
                         f"{fk.references!r}, which is not declared (tables: {', '.join(self.tables)})"
                     )
+                elif fk.through is not None:
+                    problems += _bridge_problems(tname, fk, self)
             if table.anchor_column and not self.time_anchor:
                 problems.append(f"tables.{tname}.anchor_column needs a dataset-level time_anchor")
             if any(c.offset_unit for c in table.columns.values()) and not self.time_anchor:
@@ -283,6 +353,8 @@ class DatasetConfig(_Strict):
         for lname, label in self.labels.items():
             if label.table not in self.tables:
                 problems.append(f"labels.{lname}: table {label.table!r} is not declared")
+            elif label.rule is not None:
+                problems += _rule_problems(lname, label, self)
             else:
                 cols = self.tables[label.table].columns
                 for col in [label.column] + ([label.known_at] if label.known_at else []):
@@ -293,6 +365,17 @@ class DatasetConfig(_Strict):
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    def path_to(self, child: str, ancestor: str) -> list[tuple[str, str, str]] | None:
+        """Foreign-key hops ``(table, column, parent)`` from ``child`` up to ``ancestor``; None when none leads there."""
+        if child == ancestor:
+            return []
+        for fk in self.tables[child].foreign_keys:
+            if fk.through is None and fk.references in self.tables:
+                rest = self.path_to(fk.references, ancestor)
+                if rest is not None:
+                    return [(child, fk.column, fk.references), *rest]
+        return None
 
     def path_of(self, table: str) -> Path:
         spec = self.tables[table]
@@ -342,6 +425,58 @@ def _table_declaration_problems(tname: str, table: TableSpec) -> list[str]:
         if table.time_index != SNAPSHOT_COLUMN:
             out.append(f"{where}: snapshot_at creates the time index {SNAPSHOT_COLUMN!r}; remove time_index")
     return out
+
+
+def _rule_problems(lname: str, label: LabelSpec, cfg: "DatasetConfig") -> list[str]:
+    rule, where = label.rule, f"labels.{lname}.rule"
+    if rule.table not in cfg.tables:
+        return [f"{where}.table: {rule.table!r} is not declared (tables: {', '.join(cfg.tables)})"]
+    problems = []
+    spec, owner = cfg.tables[rule.table], cfg.tables[label.table]
+    for key, col in (("time", rule.time), ("where.column", rule.where.column)):
+        if col not in spec.columns and col not in spec.created_columns:
+            problems.append(f"{where}.{key}: column {col!r} is not declared in tables.{rule.table}.columns")
+    if rule.time in spec.columns and spec.columns[rule.time].type != "datetime":
+        problems.append(f"{where}.time: {rule.table}.{rule.time} must be a datetime, it is declared "
+                        f"{spec.columns[rule.time].type!r}")
+    start = rule.start or owner.time_index
+    if start is None:
+        problems.append(f"{where}.start: table {label.table!r} has no time index; name the datetime column the "
+                        "window starts from (e.g. start: disbursed_at)")
+    elif start not in owner.columns and start not in owner.created_columns:
+        problems.append(f"{where}.start: column {start!r} is not declared in tables.{label.table}.columns")
+    if cfg.path_to(rule.table, label.table) is None:
+        problems.append(f"{where}.table: no chain of foreign keys leads from {rule.table!r} to {label.table!r}; "
+                        f"the rule's rows must belong to the label's table (declare the foreign keys)")
+    for col in (label.column, label.known_at):
+        if col in owner.columns:
+            problems.append(f"labels.{lname}: column {col!r} is derived by the rule; remove it from "
+                            f"tables.{label.table}.columns or rename the label's column")
+    return problems
+
+
+def _bridge_problems(tname: str, fk: ForeignKey, cfg: "DatasetConfig") -> list[str]:
+    bridge, where = fk.through, f"tables.{tname}.foreign_keys.{fk.column}.through"
+    if bridge.table not in cfg.tables:
+        return [f"{where}.table: {bridge.table!r} is not declared (tables: {', '.join(cfg.tables)})"]
+    spec = cfg.tables[bridge.table]
+    problems = []
+    targets = {f.references for f in spec.foreign_keys}
+    for needed in (tname, fk.references):
+        if needed not in targets:
+            problems.append(f"{where}: bridge table {bridge.table!r} has no foreign key to {needed!r}; a bridge "
+                            f"holds a key to both {tname!r} and {fk.references!r}")
+    if bridge.where.column not in spec.columns:
+        problems.append(f"{where}.where.column: {bridge.where.column!r} is not declared in "
+                        f"tables.{bridge.table}.columns")
+    if spec.time_index is not None:
+        problems.append(f"{where}: bridge table {bridge.table!r} has a time index, but a derived key is the same at "
+                        f"every cutoff; declare the bridge static (remove time_index, add static: true) or model the "
+                        "holders as a child table instead")
+    if fk.column in cfg.tables[tname].columns:
+        problems.append(f"{where}: column {fk.column!r} is derived through the bridge; remove it from "
+                        f"tables.{tname}.columns")
+    return problems
 
 
 def _read_yaml(path: Path, what: str) -> dict:

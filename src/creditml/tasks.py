@@ -11,6 +11,7 @@ import pandas as pd
 
 from creditml.config import DatasetConfig, TaskSpec
 from creditml.data import Dataset
+from creditml.data.derive import dataset_as_of as derived_as_of
 from creditml.errors import ConfigError, DataContractError
 
 
@@ -32,11 +33,7 @@ class TaskInstances:
 
 def dataset_as_of(dataset: Dataset) -> pd.Timestamp:
     """When the data was extracted: the declared ``as_of``, else the latest time in it."""
-    if dataset.config.as_of:
-        return pd.Timestamp(dataset.config.as_of)
-    latest = [frame[spec.time_index].max() for name, spec in dataset.config.tables.items()
-              if spec.time_index and len(frame := dataset.tables[name])]
-    return max(latest)
+    return derived_as_of(dataset.config, dataset.tables)
 
 
 def _label_frame(cfg: DatasetConfig, task: TaskSpec) -> tuple[str, str | None]:
@@ -103,6 +100,9 @@ def build_instances(dataset: Dataset, task: TaskSpec) -> TaskInstances:
     left_out["required column missing"] = int((~keep).sum())
     frame = frame[keep]
     matured = frame[task.cutoff] <= as_of - pd.Timedelta(days=task.maturity_days)
+    if label_spec.rule is not None:  # the rule's own window must have closed too
+        matured &= frame[label_spec.column].notna()
+        _check_rule_after_cutoff(dataset, task, label_spec)
     left_out["label not matured"] = int((~matured).sum())
     frame = frame[matured]
     y = pd.to_numeric(frame[label_spec.column]).fillna(0).astype(int)
@@ -112,3 +112,19 @@ def build_instances(dataset: Dataset, task: TaskSpec) -> TaskInstances:
     cutoff_time = pd.DataFrame({pk: frame[pk].values, "time": frame[task.cutoff].values})
     labels = pd.Series(frame["_y"].values, index=pd.Index(frame[pk].values, name=pk), name=task.label)
     return TaskInstances(task, pk, cutoff_time, labels, as_of, {k: v for k, v in left_out.items() if v})
+
+
+def _check_rule_after_cutoff(dataset: Dataset, task: TaskSpec, label) -> None:
+    """What defines a label happens strictly after the cutoff: a rule's window may not open before it."""
+    start_col = label.rule.start or dataset.config.tables[label.table].time_index
+    if label.table != task.target or start_col == task.cutoff:
+        return
+    frame = dataset.tables[task.target]
+    early = frame[start_col] < frame[task.cutoff]
+    if early.any():
+        pk = dataset.config.tables[task.target].primary_key
+        raise DataContractError([
+            f"task {task.name!r}: the window of label {task.label!r} opens at {task.target}.{start_col}, before the "
+            f"cutoff {task.target}.{task.cutoff} for {int(early.sum())} instance(s) (e.g. "
+            f"{', '.join(map(str, frame.loc[early, pk][:3]))}); events between them would be both features and "
+            f"label. Start the window at the cutoff (rule.start: {task.cutoff}) or later"], source=f"task {task.name!r}")

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from creditml.config import DatasetConfig, LabelSpec, label_text
+from creditml.data.derive import derive_bridges, derive_rule_labels
 from creditml.data.coercion import type_table
 from creditml.data.dates import why_not_dates
 from creditml.data.reading import ReadError, read_raw
@@ -273,7 +274,8 @@ def _check_labels(cfg: DatasetConfig, report: ValidationReport) -> None:
         if frame is None or label.column not in frame:
             continue
         values = pd.to_numeric(frame[label.column], errors="coerce")
-        bad = ~values.isin([0, 1]) & (not label.mapped)  # a mapping reported its own problems
+        # a mapping reported its own problems; a rule leaves open windows missing
+        bad = ~values.isin([0, 1]) & (not label.mapped) & ~(values.isna() & (label.rule is not None))
         if bad.any():
             pk = cfg.tables[label.table].primary_key
             found = frame.loc[bad, label.column]
@@ -369,5 +371,18 @@ def validate_dataset(cfg: DatasetConfig) -> ValidationReport:
             report.notes.append(f"table {table!r}: {ignored} undeclared column(s) ignored")
         report.tables[table] = typed
         _resolve_foreign_keys(table, cfg, report)
+    _derive(cfg, report)
     _check_labels(cfg, report)
     return report
+
+
+def _derive(cfg: DatasetConfig, report: ValidationReport) -> None:
+    """Keys through bridge tables, then labels by rule (which may follow such keys)."""
+    if report.problems:
+        return  # derived columns need every table whole
+    problems, steps = derive_bridges(cfg, report.tables)
+    report.problems += problems
+    for table, rows, detail in steps:
+        report.cleaning.append(CleaningStep(table, "derive_key", rows, detail))
+    for table, rows, detail in derive_rule_labels(cfg, report.tables):
+        report.cleaning.append(CleaningStep(table, "derive_label", rows, detail))

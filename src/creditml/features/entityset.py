@@ -37,6 +37,7 @@ def excluded_columns(cfg: DatasetConfig, extra: dict[str, list[str]] | None = No
         drop = set(spec.pii) | set(spec.protected) | {label.column for label in labels if not label.known_at}
         drop |= {c for c, col in spec.columns.items() if col.type == "text" or (col.type == "id" and c not in keys)}
         drop |= set((extra or {}).get(name, []))
+        drop |= {c for label in labels if label.rule is not None for c in (label.column, label.known_at)}
         for label in labels:
             # a label's known-at column must guard it as a secondary time index
             if label.known_at and label.column not in spec.secondary_time_index.get(label.known_at, []):

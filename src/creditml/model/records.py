@@ -107,8 +107,9 @@ def key_kinds(cfg: DatasetConfig, tables: dict[str, pd.DataFrame]) -> dict[str, 
     """Per table, whether each id column holds integers or strings (as in training)."""
     out: dict[str, dict[str, str]] = {}
     for name, spec in cfg.tables.items():
-        for col, cspec in spec.columns.items():
-            if cspec.type == "id" and col in tables[name]:
+        derived = [fk.column for fk in spec.foreign_keys if fk.through is not None]  # keys made by loading
+        for col in [c for c, cspec in spec.columns.items() if cspec.type == "id"] + derived:
+            if col in tables[name]:
                 out.setdefault(name, {})[col] = "int" if pd.api.types.is_integer_dtype(tables[name][col]) else "str"
     return out
 
@@ -157,6 +158,11 @@ def _typed_table(spec, rows: list[dict], anchor, kinds: dict[str, str]) -> pd.Da
             values = pd.to_datetime(values, errors="coerce", format="ISO8601")
         kind = kinds.get(col)
         cols[col] = _as_key(values, kind) if kind else _typed_column(values, cspec, anchor)
+    for fk in spec.foreign_keys:  # a key derived through a bridge travels in the record like any column
+        if fk.through is not None:
+            values = raw[fk.column] if fk.column in raw.columns else pd.Series([None] * len(raw), index=raw.index,
+                                                                              dtype=object)
+            cols[fk.column] = _as_key(values, kinds.get(fk.column, "str"))
     frame = pd.DataFrame(cols, index=raw.index)
     if spec.anchor_column and spec.time_index:
         frame[spec.time_index] = anchor
