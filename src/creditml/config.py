@@ -814,6 +814,25 @@ class GateSettings(_Strict):
     min_group_size: int = Field(50, ge=1)  # smaller protected groups are reported, not gated
 
 
+class ReportSettings(_Strict):
+    """What the review report shows beyond the defaults.
+
+    ``segments``: columns (``table.column``, on the target table or a table it reaches
+    through foreign keys, e.g. ``applications.channel`` or ``intermediaries.kind``) whose
+    values split the out-of-time window in the report's stability section.
+    """
+
+    segments: list[str] = Field(default_factory=list)
+
+    @field_validator("segments")
+    @classmethod
+    def _dotted(cls, value: list[str]) -> list[str]:
+        bad = [v for v in value if v.count(".") != 1 or not all(v.split("."))]
+        if bad:
+            raise ValueError(f"report.segments: expected table.column names (e.g. applications.channel); got {bad}")
+        return value
+
+
 class PipelineConfig(_Strict):
     name: str
     dataset: Path  # relative to the pipeline YAML
@@ -826,6 +845,7 @@ class PipelineConfig(_Strict):
     scoring: ScoringSettings = Field(default_factory=ScoringSettings)
     registry: RegistrySettings | None = None
     gates: GateSettings = Field(default_factory=GateSettings)
+    report: ReportSettings = Field(default_factory=ReportSettings)
     seed: int = 0
 
     @model_validator(mode="after")

@@ -1,6 +1,7 @@
 """SHAP values, reason codes and the HTML model review report.
 
-``shap_values`` holds the maths, ``report`` assembles the page's data and renders it
+``shap_values``, ``compare`` (challenger against champion) and ``stability`` (by month and
+segment) hold the maths, ``report`` assembles the page's data and renders it
 (``templates/report.html.j2``), ``inputs`` is the edge that loads a registered version
 from MLflow and writes the page.
 """

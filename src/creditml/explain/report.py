@@ -19,6 +19,8 @@ from markupsafe import Markup
 
 from creditml.config import GateSettings, ScoringSettings, TaskSpec
 from creditml.explain import figures
+from creditml.explain.compare import NO_CHAMPION, ChampionInputs, compare_models
+from creditml.explain.stability import stability as stability_tables
 from creditml.explain.shap_values import (ShapValues, importance_stability, mean_abs_importance, monotonicity,
                                           shap_values)
 from creditml.model.reasons import top_risk_contributors
@@ -28,8 +30,8 @@ from creditml.modeling.metrics import SplitMetrics, psi
 from creditml.modeling.plots import calibration_plot, figure_to_svg, lift_plot, score_distribution_plot
 from creditml.model.scorecard import ScoreScale
 
-SECTIONS = ("summary", "gates", "metrics", "importance", "beeswarm", "dependence", "stability", "monotonicity",
-            "reason-codes", "fairness", "selection", "tuning")
+SECTIONS = ("summary", "gates", "metrics", "challenger", "importance", "beeswarm", "dependence", "stability",
+            "over-time", "monotonicity", "reason-codes", "fairness", "selection", "tuning")
 TOP_IMPORTANCE = 20
 TOP_BEESWARM = 15
 TOP_DEPENDENCE = 10
@@ -46,6 +48,10 @@ class ReportInputs:
     ``sample``: index = instance id; ``__split__`` (train/test) and the model's raw
     feature values. ``protected``: protected attribute groups of the out-of-time
     instances (columns ``table.column``), or None with the reason in ``notes``.
+    ``champion``: the champion scored on the same out-of-time instances, or None with
+    the reason in ``champion_note`` ("no champion to compare with", or why it could not
+    be scored). ``segments``: declared segment values of the out-of-time instances
+    (columns ``table.column``), or None.
     """
 
     model_name: str
@@ -70,6 +76,11 @@ class ReportInputs:
     gate_settings: GateSettings = field(default_factory=GateSettings)
     gates: GateRecord | None = None  # gates/gates.json as logged by the run
     notes: list[str] = field(default_factory=list)  # what loading found that the reader should know
+    champion: ChampionInputs | None = None
+    champion_note: str = f"{NO_CHAMPION}."
+    segments: pd.DataFrame | None = None
+    segment_note: str = ("No segments declared: list segment columns (table.column) under report.segments in the "
+                         "pipeline YAML, e.g. applications.channel.")
     generated_at: str = ""
 
 
@@ -105,10 +116,12 @@ def report_context(inputs: ReportInputs, gates: GateRecord | None) -> dict:
         "summary": _summary(inputs, sv, sv_train, sv_test),
         "gates": _gates(gates),
         "metrics": _metrics(inputs),
+        "challenger": _challenger(inputs, sv_test, scale),
         "importance": _importance(importance, inputs.descriptions),
         "beeswarm": _beeswarm(importance, sv_train, X_train),
         "dependence": _dependence(importance, sv_train, X_train, inputs),
         "stability": _stability(inputs, sv_train, sv_test, scale),
+        "over_time": _over_time(inputs),
         "monotonicity": _monotonicity(inputs, X_train, sv_train),
         "reasons": _reason_codes(inputs, sv_test, X_test, scale),
         "fairness": _fairness(inputs),
@@ -158,6 +171,51 @@ def _metrics(inputs: ReportInputs) -> dict:
             "calibration": Markup(figure_to_svg(calibration_plot(metrics))),
             "lift": Markup(figure_to_svg(lift_plot(metrics))),
             "deciles": test.deciles if test else []}
+
+
+def _challenger(inputs: ReportInputs, sv_test: ShapValues, scale: ScoreScale) -> dict:
+    """The candidate against the champion on the out-of-time instances both were scored on."""
+    champion = inputs.champion
+    if champion is None:
+        return {"available": False, "note": inputs.champion_note,
+                "problem": not inputs.champion_note.startswith(NO_CHAMPION)}
+    test = inputs.predictions[inputs.predictions["split"] == "test"]
+    ids = test.index.intersection(champion.probabilities.index)
+    missing = len(test) - len(ids)
+    good = inputs.scoring.label_is_good
+    shap_ids = sv_test.index.intersection(champion.sample.index)
+    importance = {}
+    if len(shap_ids):
+        mask = sv_test.index.isin(shap_ids)
+        own = sv_test.subset(mask)
+        theirs = shap_values(champion.booster, champion.sample.loc[own.index], champion.features, champion.categories,
+                             champion.best_iteration)
+        importance = {"candidate_importance": mean_abs_importance(own),
+                      "champion_importance": mean_abs_importance(theirs)}
+    result = compare_models(test.loc[ids, "label"].to_numpy(), test.loc[ids, "probability"].to_numpy(),
+                            champion.probabilities.loc[ids].to_numpy(),
+                            approval_rate=inputs.gate_settings.approval_rate, label_is_good=good, scale=scale,
+                            candidate_features=inputs.features, champion_features=champion.features, **importance)
+    proba = {f"champion (version {champion.version})": champion.probabilities.loc[ids].to_numpy(),
+             f"candidate (version {inputs.version})": test.loc[ids, "probability"].to_numpy()}
+    scores = {name: scale.score(1 - p if good else p) for name, p in proba.items()}
+    diff = result.auc_difference
+    verdict = ("the candidate ranks better" if diff.low > 0 else "the champion ranks better" if diff.high < 0
+               else "no significant difference")
+    return {"available": True, "result": result, "champion": champion, "missing": missing,
+            "shap_n": len(shap_ids), "verdict": verdict,
+            "descriptions": {**champion.descriptions, **inputs.descriptions},
+            "figure": Markup(figure_to_svg(score_distribution_plot(scores, scale=scale)))}
+
+
+def _over_time(inputs: ReportInputs) -> dict:
+    """AUC and label rate by month of the out-of-time window and by declared segment."""
+    test = inputs.predictions[inputs.predictions["split"] == "test"]
+    segments = inputs.segments.reindex(test.index) if inputs.segments is not None else None
+    result = stability_tables(test["label"].to_numpy(), test["probability"].to_numpy(), test["cutoff_time"],
+                              segments)
+    return {"result": result, "label": inputs.task.label, "good": inputs.scoring.label_is_good,
+            "segment_note": None if segments is not None else inputs.segment_note}
 
 
 def _importance(importance: pd.Series, descriptions: dict[str, str]) -> dict:

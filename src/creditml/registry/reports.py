@@ -12,13 +12,17 @@ import pandas as pd
 import yaml
 from pydantic import ValidationError
 
-from creditml.config import GateSettings
-from creditml.errors import CreditmlError
+from creditml.config import GateSettings, ReportSettings
+from creditml.data import Dataset, load_dataset
+from creditml.data.fingerprint import data_fingerprint
+from creditml.data.segments import column_values
+from creditml.errors import ConfigError, CreditmlError
 from creditml.explain.report import ReportInputs, build_report
 from creditml.modeling.artifacts import (GateRecord, LeakageFlags, TuningSummary, check_selection_table,
                                         read_record)
 from creditml.modeling.metrics import SplitMetrics
 from creditml.registry import ModelRegistry, open_registry
+from creditml.registry.compare_inputs import load_champion
 from creditml.model.bundle import ModelBundle
 
 REPORT_ARTIFACT = "report/model_report.html"
@@ -40,12 +44,22 @@ def load_report_inputs(model_name: str, version: str, registry: ModelRegistry | 
     gate_settings = _gate_settings(pipeline, notes)
     predictions = logged.pop("predictions")
     test_ids = predictions.index[predictions["split"] == "test"]
-    protected = _protected(tags, bundle, test_ids, notes)
+    dataset, problem = _dataset(tags, notes)
+    protected = None
+    if dataset is None:
+        notes.append(f"Fairness not computed: {problem}")
+    else:
+        protected = _protected(dataset, bundle, test_ids)
+    segments, segment_note = _segments(pipeline, dataset, problem, bundle, test_ids)
+    champion, champion_note = load_champion(registry, model_name, str(mv.version), bundle, predictions, dataset,
+                                            problem, notes)
     return ReportInputs(
         model_name=model_name, version=str(mv.version), run_id=mv.run_id, task=bundle.task, booster=bundle.booster,
         features=bundle.features, categories=bundle.categories, best_iteration=bundle.best_iteration,
         scoring=bundle.scoring, descriptions={**logged.pop("descriptions"), **bundle.descriptions},
         predictions=predictions, protected=protected, tags=tags, gate_settings=gate_settings, notes=notes,
+        champion=champion, champion_note=champion_note, segments=segments,
+        **({"segment_note": segment_note} if segment_note else {}),
         generated_at=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), **logged,
     )
 
@@ -95,27 +109,53 @@ def _gate_settings(pipeline: dict, notes: list[str]) -> GateSettings:
         return GateSettings()
 
 
-def _protected(tags: dict, bundle: ModelBundle, ids: pd.Index, notes: list[str]) -> pd.DataFrame | None:
-    """Protected attributes of the out-of-time instances, read from the dataset now (never logged)."""
-    from creditml.data import load_dataset
-    from creditml.data.protected import protected_attributes
-    from creditml.data.fingerprint import data_fingerprint
-
+def _dataset(tags: dict, notes: list[str]) -> tuple[Dataset | None, str]:
+    """The run's dataset as it is now (protected attributes, segments and the champion's features come from
+    it; none of them is logged), or None and why, phrased to follow "not computed: "."""
     path = tags.get("creditml.dataset")
     if not path or not Path(path).exists():
-        notes.append(f"Fairness not computed: the run's dataset config {path!r} is not available on this machine.")
-        return None
+        return None, f"the run's dataset config {path!r} is not available on this machine."
     try:
         dataset = load_dataset(path)
     except CreditmlError as exc:
-        notes.append(f"Fairness not computed: the dataset {path!r} no longer loads ({str(exc).splitlines()[0]}).")
-        return None
+        return None, f"the dataset {path!r} no longer loads ({str(exc).splitlines()[0]})."
     fingerprint = data_fingerprint(dataset.config)
     if tags.get("creditml.data_fingerprint") and fingerprint != tags["creditml.data_fingerprint"]:
         notes.append(f"The dataset at {path} changed since training (fingerprint {fingerprint}, trained on "
-                     f"{tags['creditml.data_fingerprint']}); protected attributes are read from its current files.")
+                     f"{tags['creditml.data_fingerprint']}); protected attributes, segments and the champion's "
+                     "scores are read from its current files.")
+    return dataset, ""
+
+
+def _instance_ids(dataset: Dataset, bundle: ModelBundle, ids: pd.Index) -> pd.Index:
     key_type = dataset.tables[bundle.task.target][bundle.index_name].dtype
-    return protected_attributes(dataset, bundle.task.target, pd.Index(ids.astype(key_type)))
+    return pd.Index(ids.astype(key_type))
+
+
+def _protected(dataset: Dataset, bundle: ModelBundle, ids: pd.Index) -> pd.DataFrame:
+    """Protected attributes of the out-of-time instances, read from the dataset now (never logged)."""
+    from creditml.data.protected import protected_attributes
+
+    return protected_attributes(dataset, bundle.task.target, _instance_ids(dataset, bundle, ids))
+
+
+def _segments(pipeline: dict, dataset: Dataset | None, problem: str, bundle: ModelBundle,
+              ids: pd.Index) -> tuple[pd.DataFrame | None, str]:
+    """Declared segment values of the out-of-time instances, or None and what the report says instead."""
+    try:
+        declared = ReportSettings.model_validate(pipeline.get("report") or {}).segments
+    except ValidationError as exc:
+        return None, f"Segments not shown: the run's report settings do not validate ({exc.errors()[0]['msg']})."
+    if not declared:
+        return None, ""
+    if dataset is None:
+        return None, f"Segments ({', '.join(declared)}) not shown: {problem}"
+    try:
+        values = column_values(dataset, bundle.task.target, _instance_ids(dataset, bundle, ids), declared)
+    except ConfigError as exc:
+        return None, f"Segments not shown: {exc}"
+    values.index = ids
+    return values, ""
 
 
 def write_report(model_name: str, version: str, out: Path, gates: GateRecord | None = None) -> Path:
