@@ -85,7 +85,8 @@ def test_monotonicity_fairness_selection_and_tuning(html):
 
 
 def test_a_declared_direction_the_model_does_not_follow_is_shown_violated(report_inputs):
-    wrong = replace(report_inputs, tuning={**report_inputs.tuning, "monotone_constraints": {"num_0": -1, "num_1": -1}})
+    wrong = replace(report_inputs, tuning=report_inputs.tuning.model_copy(
+        update={"monotone_constraints": {"num_0": -1, "num_1": -1}}))
     mono = section(build_report(wrong, GATES), "monotonicity")
     assert "1 violation(s) among 2 constrained feature(s)" in mono
     assert re.findall(r'<td class="feat">(\w+)</td>.*?<td class="(\w+)">(\w+)</td></tr>', mono, re.S) == [
