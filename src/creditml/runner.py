@@ -107,7 +107,7 @@ def run_pipeline(cfg: PipelineConfig, progress: Callable[[str], None] | None = N
     say(f"tuning XGBoost ({cfg.tuning.n_trials} trials)")
     trained = train_model(features, cfg, storage=storage, data_fingerprint=fingerprint,
                           on_trial=lambda done, total: say(f"tuning XGBoost: trial {done}/{total}"),
-                          final_fit=backends.final_fit)
+                          fitter=backends.final_fit)
     bundle = make_bundle(features, trained, dataset)
     oracle = oracle_auc(Path(cfg.dataset).parent, cfg.task.name, trained.predictions)
     say("measuring the gates")

@@ -196,7 +196,7 @@ def final_rounds(cv_best_iteration: int, folds: list[tuple[np.ndarray, np.ndarra
 
 
 def train_model(features: FeatureResult, cfg: PipelineConfig, *, storage: str, data_fingerprint: str,
-                on_trial=None, final_fit: FinalFitter | None = None) -> TrainedModel:
+                on_trial=None, fitter: FinalFitter | None = None) -> TrainedModel:
     """Tune, fit the final model and evaluate it on every split.
 
     With ``training.final_fit: train+validation`` two boosters are fit with the same
@@ -204,7 +204,7 @@ def train_model(features: FeatureResult, cfg: PipelineConfig, *, storage: str, d
     validation metrics, a held-out period) and the registered one on both splits (its
     predictions give every other figure and the ``probability`` column).
     """
-    if cfg.training.backend == "dask" and final_fit is None:
+    if cfg.training.backend == "dask" and fitter is None:
         raise CreditmlError("training.backend is 'dask' but no Dask fitter was passed to train_model; "
                             "run the pipeline through creditml run (it builds one from the settings)")
     labels, split = features.instances.labels, features.split
@@ -224,9 +224,9 @@ def train_model(features: FeatureResult, cfg: PipelineConfig, *, storage: str, d
         if inputs.folds:
             rounds, how = final_rounds(tuning.best_iteration, inputs.folds, int(rows.sum()),
                                        cfg.tuning.max_boost_rounds, fit_on)
-        if final_fit is not None:
+        if fitter is not None:
             parts = np.where(rows, "train", "held_out") if rounds else split.to_numpy()
-            booster, best = final_fit(frame, labels.values, parts, params, cfg.tuning, rounds=rounds, **meta)
+            booster, best = fitter(frame, labels.values, parts, params, cfg.tuning, rounds=rounds, **meta)
         elif rounds:
             data = dtrain if fit_on == "train" else xgb.DMatrix(frame.loc[rows], label=labels[rows].values,
                                                                 enable_categorical=True, **meta)
