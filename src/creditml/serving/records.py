@@ -145,7 +145,21 @@ def _typed_column(values: pd.Series, cspec, anchor) -> pd.Series:
         fast = _texts(values)
         if fast is not None:
             return fast
+    if cspec.offset_unit is not None:
+        return _offsets_or_times(values, cspec.offset_unit, anchor)
     return coerce_column(values, cspec.type, cspec.offset_unit, anchor)
+
+
+def _offsets_or_times(values: pd.Series, unit: str, anchor) -> pd.Series:
+    """A relative-time column: a number is an offset from the anchor, as in the table's file; a
+    date is the time loading made of it, which is what ``records_for`` writes. Reading that date
+    as an offset would make it missing, and with it every row it time-stamps."""
+    out = coerce_column(values, "datetime", unit, anchor)
+    numbers = pd.to_numeric(values, errors="coerce")
+    stamped = (numbers.isna() & values.notna()).to_numpy()
+    if stamped.any():
+        out[stamped] = pd.to_datetime(values[stamped], errors="coerce", format="ISO8601").to_numpy()
+    return out
 
 
 def _typed_table(spec, rows: list[dict], anchor, kinds: dict[str, str]) -> pd.DataFrame:
