@@ -6,6 +6,7 @@ errors (``extra="forbid"``) so that a typo surfaces where it was made, with its 
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -54,8 +55,24 @@ class ForeignKey(_Strict):
     on_orphan: Literal["error", "drop"] = "error"
 
 
+class UnpivotSpec(_Strict):
+    """A child table made of a wide table's columns: one row per (wide row, position).
+
+    ``columns`` maps each value column of this table to the wide columns it is read from,
+    one per position; ``times`` gives the time each position stands for (ISO dates), which
+    becomes this table's ``time_index``. Every row carries the wide table's primary key, so
+    this table declares a foreign key on that column to the wide table. A wide column stays
+    a column of the wide table only if it is declared there too.
+    """
+
+    table: str  # the wide table the columns are read from
+    times: list[str] = Field(min_length=1)
+    columns: dict[str, list[str]] = Field(min_length=1)
+
+
 class TableSpec(_Strict):
-    file: str
+    file: str | None = None  # None only for a table derived from another one (unpivot)
+    unpivot: UnpivotSpec | None = None
     format: Literal["parquet", "csv"] | None = None  # inferred from the suffix when absent
     primary_key: str
     generate_primary_key: bool = False  # the file has no key column: number the rows
@@ -80,7 +97,9 @@ class TableSpec(_Strict):
     def resolved_format(self) -> str:
         if self.format:
             return self.format
-        suffix = Path(self.file).suffix.lower()
+        if self.unpivot is not None:
+            return f"an unpivot of table {self.unpivot.table!r}"
+        suffix = Path(self.file or "").suffix.lower()
         return "csv" if suffix in {".csv", ".txt"} else "parquet"
 
     @property
@@ -156,8 +175,62 @@ class DatasetConfig(_Strict):
             raise ValueError("; ".join(problems))
         return self
 
+    @model_validator(mode="after")
+    def _unpivots_fit(self) -> "DatasetConfig":
+        problems = [p for name, spec in self.tables.items() for p in _unpivot_problems(name, spec, self.tables)]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
     def path_of(self, table: str) -> Path:
-        return (self.base_dir / self.tables[table].file).resolve()
+        """The file a table is read from (a derived table's: its wide table's file)."""
+        spec = self.tables[table]
+        if spec.unpivot is not None and spec.unpivot.table in self.tables:
+            return self.path_of(spec.unpivot.table)
+        return (self.base_dir / spec.file).resolve()
+
+
+def _unpivot_problems(name: str, spec: TableSpec, tables: dict[str, TableSpec]) -> list[str]:
+    """What is wrong with a table's file/unpivot declaration (the file's columns are checked on reading)."""
+    if (spec.file is None) == (spec.unpivot is None):
+        return [f"tables.{name}: give either file (a table read from disk) or unpivot (a table made of "
+                f"another table's columns), {'not both' if spec.file else 'one of them'}"]
+    u = spec.unpivot
+    if u is None:
+        return []
+    where = f"tables.{name}.unpivot"
+    if u.table not in tables:
+        return [f"{where}.table: {u.table!r} is not a declared table (tables: {', '.join(tables)})"]
+    source = tables[u.table]
+    if source.unpivot is not None:
+        return [f"{where}.table: {u.table!r} is itself an unpivot; unpivot a table read from a file"]
+    problems = []
+    for col, wide in u.columns.items():
+        if len(wide) != len(u.times):
+            problems.append(f"{where}.columns.{col}: {len(wide)} wide column(s) {wide} for {len(u.times)} "
+                            f"time(s) in {where}.times; give one column per time, in the same order")
+        if col not in spec.columns:
+            problems.append(f"{where}.columns: value column {col!r} is not declared under tables.{name}.columns; "
+                            "declare it with its type (e.g. numeric)")
+    for i, when in enumerate(u.times):
+        try:
+            datetime.fromisoformat(when)
+        except ValueError:
+            problems.append(f"{where}.times[{i}]: {when!r} is not a date; write it as YYYY-MM-DD")
+    if len(set(u.times)) != len(u.times):
+        problems.append(f"{where}.times: a time appears twice ({u.times}); each position needs its own time")
+    if not spec.time_index or spec.columns.get(spec.time_index, ColumnSpec(type="id")).type != "datetime":
+        problems.append(f"tables.{name}.time_index: an unpivot needs a datetime time_index to hold "
+                        f"{where}.times; declare one (e.g. time_index: statement_at, columns: "
+                        "{statement_at: datetime})")
+    if not spec.generate_primary_key:
+        problems.append(f"tables.{name}.generate_primary_key: an unpivot's rows have no key in any file; "
+                        "set generate_primary_key: true")
+    if not any(fk.references == u.table and fk.column == source.primary_key for fk in spec.foreign_keys):
+        problems.append(f"tables.{name}.foreign_keys: an unpivot of {u.table!r} carries its key "
+                        f"{source.primary_key!r}; declare foreign_keys: [{{column: {source.primary_key}, "
+                        f"references: {u.table}}}] and the column {source.primary_key}: id")
+    return problems
 
 
 def _read_yaml(path: Path, what: str) -> dict:

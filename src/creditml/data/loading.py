@@ -30,6 +30,10 @@ class Dataset:
 def read_raw(cfg: DatasetConfig, name: str) -> pd.DataFrame:
     """Read one table file as it is on disk (CSV with or without a UTF-8 BOM, or Parquet)."""
     spec = cfg.tables[name]
+    if spec.unpivot is not None:  # a child table made of the wide table's columns
+        from creditml.data.reshape import unpivot
+
+        return unpivot(read_raw(cfg, spec.unpivot.table), cfg, name)
     path = cfg.path_of(name)
     if spec.resolved_format == "csv":
         # utf-8-sig strips a byte-order mark when there is one; keys stay strings until typed
