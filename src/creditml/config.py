@@ -363,21 +363,38 @@ class SelectionSettings(_Strict):
 
 
 class SplitSettings(_Strict):
-    """Out-of-time split by cutoff time. Dates win over shares when given.
+    """Which instances train, validate and test.
 
-    Instances with cutoff < ``validation_start`` train, those from ``validation_start``
-    to before ``test_start`` validate, the rest are the out-of-time test. Without dates,
-    the last ``test_share`` of instances (by cutoff) are the test and the
+    ``method: time`` (default) is the out-of-time split by cutoff time. Dates win over shares
+    when given: instances with cutoff < ``validation_start`` train, those from
+    ``validation_start`` to before ``test_start`` validate, the rest are the out-of-time test.
+    Without dates, the last ``test_share`` of instances (by cutoff) are the test and the
     ``validation_share`` before them validate.
+
+    ``method: key_hash`` is for data with no time between instances (every client scored at
+    one date; Home Credit's relative time): each instance goes to test, validation or train
+    by a seeded hash of its key (``seed``), about ``test_share`` and ``validation_share`` of
+    them, the same instance always to the same split whatever else is in the data. It is
+    *not* an out-of-time test: it measures how the model ranks unseen instances of the same
+    period, not how it holds up in a later one.
     """
 
+    method: Literal["time", "key_hash"] = "time"
     validation_start: str | None = None
     test_start: str | None = None
-    # "key" orders instances by their primary key instead of their cutoff: only for data
-    # with no absolute time (Home Credit). It is then not an out-of-time test; reports say so.
+    # "key" orders instances by their primary key instead of their cutoff (method: time only): the
+    # last instances by key are the test. Not out-of-time either; method: key_hash is preferred.
     order: Literal["time", "key"] = "time"
     validation_share: float = Field(0.2, gt=0, lt=0.5)
     test_share: float = Field(0.2, gt=0, lt=0.5)
+    seed: int = 0  # key_hash only: another seed, another (equally valid) split
+
+    @model_validator(mode="after")
+    def _hash_has_no_dates(self) -> "SplitSettings":
+        if self.method == "key_hash" and (self.validation_start or self.test_start or self.order != "time"):
+            raise ValueError("method: key_hash splits by a hash of the instance key; validation_start, test_start "
+                             "and order belong to method: time; remove them or set method: time")
+        return self
 
 
 class ParamRange(_Strict):
