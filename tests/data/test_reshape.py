@@ -14,6 +14,8 @@ from creditml.data import load_dataset, validate_dataset
 from creditml.errors import ConfigError
 from creditml.features.compute import compute_matrix
 from creditml.features.entityset import build_entityset
+from creditml.features.paths import Hop
+from creditml.serving.records import key_kinds, records_for, tables_from_records
 
 TIMES = ["2005-09-30", "2005-08-31", "2005-07-31"]
 
@@ -128,3 +130,17 @@ def test_a_table_with_neither_file_nor_unpivot_is_refused(tmp_path):
     del config["tables"]["clients"]["file"]
     assert ("tables.clients: give either file (a table read from disk) or unpivot (a table made of another "
             "table's columns), one of them") in _config_error(tmp_path, config)
+
+
+def test_a_served_record_may_send_the_wide_row_as_the_file_holds_it(tmp_path):
+    dataset = load_dataset(_write(tmp_path))
+    kinds = key_kinds(dataset.config, dataset.tables)
+    wide = pd.read_csv(tmp_path / "clients.csv").to_dict(orient="records")[0]  # as a client sends it
+    raw = tables_from_records(dataset.config, "clients", [{"instance": wide}], kinds)["statements"]
+    path = (Hop(False, "clients", "ID", "statements", "ID"),)
+    cut = tables_from_records(dataset.config, "clients",
+                              records_for(dataset.config, dataset.tables, "clients", [7], {path}), kinds)["statements"]
+    columns = ["ID", "statement_at", "bill", "status"]
+    pd.testing.assert_frame_equal(raw[columns].sort_values("statement_at").reset_index(drop=True),
+                                  cut[columns].sort_values("statement_at").reset_index(drop=True))
+    assert raw["statement_id"].is_unique and len(raw) == 3
