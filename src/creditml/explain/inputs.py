@@ -69,6 +69,11 @@ def load_report_inputs(model_name: str, version: str) -> ReportInputs:
     notes: list[str] = []
     pipeline = logged.pop("pipeline")
     gate_settings = _gate_settings(pipeline, notes)
+    split = pipeline.get("split") or {}
+    if split.get("method") == "key_hash" or split.get("order") == "key":
+        notes.append("The test split is not out-of-time: the instances share one period and were split by their "
+                     "key (split.method: key_hash), so the test figures say how the model ranks unseen instances "
+                     "of that period, not how it holds up in a later one.")
     predictions = logged.pop("predictions")
     test_ids = predictions.index[predictions["split"] == "test"]
     protected = _protected(tags, bundle, test_ids, notes)
