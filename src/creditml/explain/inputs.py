@@ -71,9 +71,10 @@ def load_report_inputs(model_name: str, version: str) -> ReportInputs:
     gate_settings = _gate_settings(pipeline, notes)
     split = pipeline.get("split") or {}
     if split.get("method") == "key_hash" or split.get("order") == "key":
-        notes.append("The test split is not out-of-time: the instances share one period and were split by their "
-                     "key (split.method: key_hash), so the test figures say how the model ranks unseen instances "
-                     "of that period, not how it holds up in a later one.")
+        how = "split.method: key_hash" if split.get("method") == "key_hash" else "split.order: key"
+        notes.append(f"The test split is not out-of-time: the instances share one period and were split by their "
+                     f"key ({how}), so the test figures say how the model ranks unseen instances of that period, "
+                     "not how it holds up in a later one.")
     predictions = logged.pop("predictions")
     test_ids = predictions.index[predictions["split"] == "test"]
     protected = _protected(tags, bundle, test_ids, notes)
