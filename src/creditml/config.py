@@ -7,6 +7,7 @@ errors (``extra="forbid"``) so that a typo surfaces where it was made, with its 
 from __future__ import annotations
 
 import os
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -152,9 +153,25 @@ class SourceSpec(_Strict):
         return self
 
 
+class UnpivotSpec(_Strict):
+    """A child table made of a wide table's columns: one row per (wide row, position).
+
+    ``columns`` maps each value column of this table to the wide columns it is read from,
+    one per position; ``times`` gives the time each position stands for (ISO dates), which
+    becomes this table's ``time_index``. Every row carries the wide table's primary key, so
+    this table declares a foreign key on that column to the wide table. A wide column stays
+    a column of the wide table only if it is declared there too.
+    """
+
+    table: str  # the wide table the columns are read from
+    times: list[str] = Field(min_length=1)
+    columns: dict[str, list[str]] = Field(min_length=1)
+
+
 class TableSpec(_Strict):
     file: str | None = None
     source: SourceSpec | None = None  # instead of file: a database table or query
+    unpivot: UnpivotSpec | None = None  # instead of file: a child table made of a wide table's columns
     # inferred from the suffix when absent; csv and text both mean delimited text
     format: Literal["parquet", "csv", "text"] | None = None
     csv: CsvOptions = Field(default_factory=CsvOptions)
@@ -209,6 +226,8 @@ class TableSpec(_Strict):
         """"csv" (delimited text), "parquet", "database", or None when the suffix says nothing."""
         if self.source is not None:
             return "database"
+        if self.unpivot is not None:
+            return "unpivot"
         if self.format:
             return "parquet" if self.format == "parquet" else "csv"
         if self.suffix in TEXT_SUFFIXES:
@@ -316,6 +335,7 @@ class DatasetConfig(_Strict):
         problems = []
         for tname, table in self.tables.items():
             problems += _table_declaration_problems(tname, table)
+            problems += _unpivot_problems(tname, table, self.tables)
             declared = set(table.columns) | table.created_columns
             named = {"primary_key": [table.primary_key]}
             if table.time_index:
@@ -378,7 +398,10 @@ class DatasetConfig(_Strict):
         return None
 
     def path_of(self, table: str) -> Path:
+        """The file a table is read from (an unpivoted table's: its wide table's file)."""
         spec = self.tables[table]
+        if spec.unpivot is not None and spec.unpivot.table in self.tables:
+            return self.path_of(spec.unpivot.table)
         if spec.file is None:
             raise ConfigError(f"table {table!r} is read from a database (tables.{table}.source), not a file; "
                               "read it with creditml.data.load_dataset")
@@ -398,8 +421,9 @@ def _table_declaration_problems(tname: str, table: TableSpec) -> list[str]:
     """Where a table comes from, how it is read and how it is dated: each must be said once."""
     out = []
     where = f"tables.{tname}"
-    if (table.file is None) == (table.source is None):
-        out.append(f"{where}: declare exactly one of file: PATH or source: {{url: ..., table: ...}}")
+    if sum(x is not None for x in (table.file, table.source, table.unpivot)) != 1:
+        out.append(f"{where}: declare exactly one of file: PATH, source: {{url: ..., table: ...}} or unpivot: "
+                   "{table: WIDE, times: [...], columns: {...}} (a table made of another table's columns)")
     elif table.file is not None and table.resolved_format is None:
         out.append(
             f"{where}: cannot tell how to read {table.file!r} from its suffix {table.suffix or '(none)'!r} "
@@ -476,6 +500,46 @@ def _bridge_problems(tname: str, fk: ForeignKey, cfg: "DatasetConfig") -> list[s
     if fk.column in cfg.tables[tname].columns:
         problems.append(f"{where}: column {fk.column!r} is derived through the bridge; remove it from "
                         f"tables.{tname}.columns")
+    return problems
+
+
+def _unpivot_problems(name: str, spec: TableSpec, tables: dict[str, TableSpec]) -> list[str]:
+    """What is wrong with a table's file/unpivot declaration (the file's columns are checked on reading)."""
+    u = spec.unpivot
+    if u is None:
+        return []
+    where = f"tables.{name}.unpivot"
+    if u.table not in tables:
+        return [f"{where}.table: {u.table!r} is not a declared table (tables: {', '.join(tables)})"]
+    source = tables[u.table]
+    if source.unpivot is not None or source.file is None:
+        return [f"{where}.table: {u.table!r} is not read from a file; unpivot a table read from a file"]
+    problems = []
+    for col, wide in u.columns.items():
+        if len(wide) != len(u.times):
+            problems.append(f"{where}.columns.{col}: {len(wide)} wide column(s) {wide} for {len(u.times)} "
+                            f"time(s) in {where}.times; give one column per time, in the same order")
+        if col not in spec.columns:
+            problems.append(f"{where}.columns: value column {col!r} is not declared under tables.{name}.columns; "
+                            "declare it with its type (e.g. numeric)")
+    for i, when in enumerate(u.times):
+        try:
+            datetime.fromisoformat(when)
+        except ValueError:
+            problems.append(f"{where}.times[{i}]: {when!r} is not a date; write it as YYYY-MM-DD")
+    if len(set(u.times)) != len(u.times):
+        problems.append(f"{where}.times: a time appears twice ({u.times}); each position needs its own time")
+    if not spec.time_index or spec.columns.get(spec.time_index, ColumnSpec(type="id")).type != "datetime":
+        problems.append(f"tables.{name}.time_index: an unpivot needs a datetime time_index to hold "
+                        f"{where}.times; declare one (e.g. time_index: statement_at, columns: "
+                        "{statement_at: datetime})")
+    if not spec.generate_primary_key:
+        problems.append(f"tables.{name}.generate_primary_key: an unpivot's rows have no key in any file; "
+                        "set generate_primary_key: true")
+    if not any(fk.references == u.table and fk.column == source.primary_key for fk in spec.foreign_keys):
+        problems.append(f"tables.{name}.foreign_keys: an unpivot of {u.table!r} carries its key "
+                        f"{source.primary_key!r}; declare foreign_keys: [{{column: {source.primary_key}, "
+                        f"references: {u.table}}}] and the column {source.primary_key}: id")
     return problems
 
 
@@ -691,21 +755,38 @@ class SelectionSettings(_Strict):
 
 
 class SplitSettings(_Strict):
-    """Out-of-time split by cutoff time. Dates win over shares when given.
+    """Which instances train, validate and test.
 
-    Instances with cutoff < ``validation_start`` train, those from ``validation_start``
-    to before ``test_start`` validate, the rest are the out-of-time test. Without dates,
-    the last ``test_share`` of instances (by cutoff) are the test and the
+    ``method: time`` (default) is the out-of-time split by cutoff time. Dates win over shares
+    when given: instances with cutoff < ``validation_start`` train, those from
+    ``validation_start`` to before ``test_start`` validate, the rest are the out-of-time test.
+    Without dates, the last ``test_share`` of instances (by cutoff) are the test and the
     ``validation_share`` before them validate.
+
+    ``method: key_hash`` is for data with no time between instances (every client scored at
+    one date; Home Credit's relative time): each instance goes to test, validation or train
+    by a seeded hash of its key (``seed``), about ``test_share`` and ``validation_share`` of
+    them, the same instance always to the same split whatever else is in the data. It is
+    *not* an out-of-time test: it measures how the model ranks unseen instances of the same
+    period, not how it holds up in a later one.
     """
 
+    method: Literal["time", "key_hash"] = "time"
     validation_start: str | None = None
     test_start: str | None = None
-    # "key" orders instances by their primary key instead of their cutoff: only for data
-    # with no absolute time (Home Credit). It is then not an out-of-time test; reports say so.
+    # "key" orders instances by their primary key instead of their cutoff (method: time only): the
+    # last instances by key are the test. Not out-of-time either; method: key_hash is preferred.
     order: Literal["time", "key"] = "time"
     validation_share: float = Field(0.2, gt=0, lt=0.5)
     test_share: float = Field(0.2, gt=0, lt=0.5)
+    seed: int = 0  # key_hash only: another seed, another (equally valid) split
+
+    @model_validator(mode="after")
+    def _hash_has_no_dates(self) -> "SplitSettings":
+        if self.method == "key_hash" and (self.validation_start or self.test_start or self.order != "time"):
+            raise ValueError("method: key_hash splits by a hash of the instance key; validation_start, test_start "
+                             "and order belong to method: time; remove them or set method: time")
+        return self
 
 
 class ParamRange(_Strict):

@@ -18,3 +18,9 @@ class DataContractError(CreditmlError):
         self.problems = list(problems)
         head = f"{source}: {len(self.problems)} data contract problem(s):"
         super().__init__("\n".join([head, *("  - " + p for p in self.problems)]))
+
+
+class SkewError(CreditmlError):
+    """Served features differ from the trained ones: a defect of creditml, not of the input."""
+
+    exit_code = 1

@@ -1,6 +1,13 @@
-"""Out-of-time splits: by cutoff time only, never at random."""
+"""Train / validation / test splits: out-of-time by cutoff, or by a hash of the instance key.
+
+A split by time is the default and the one that answers "will it hold next quarter". Data
+with no time between instances (every client scored at one date) cannot be split that way;
+it declares ``split: {method: key_hash}``, which is not out-of-time, and says so.
+"""
 
 from __future__ import annotations
+
+import hashlib
 
 import numpy as np
 import pandas as pd
@@ -12,10 +19,44 @@ SPLITS = ("train", "validation", "test")
 
 
 def time_split(times: pd.Series, settings: SplitSettings) -> pd.Series:
-    """Split by cutoff time (``order: time``) or by instance key (``order: key``)."""
+    """``train`` / ``validation`` / ``test`` per instance (``times``: cutoff times indexed by key).
+
+    ``method: time`` splits by cutoff time (``order: key`` by key order instead);
+    ``method: key_hash`` by :func:`key_hash_split`.
+    """
+    if settings.method == "key_hash":
+        return key_hash_split(times.index, settings)
     if settings.order == "key":
         return _share_split(pd.Series(times.index, index=times.index), settings)
     return _time_split(times, settings)
+
+
+def key_fractions(keys: pd.Index, seed: int) -> np.ndarray:
+    """A number in [0, 1) per key from a seeded hash of its text: the same key, the same number."""
+    out = np.empty(len(keys))
+    for i, key in enumerate(keys):
+        digest = hashlib.blake2b(f"{seed}:{key}".encode(), digest_size=8).digest()
+        out[i] = int.from_bytes(digest, "big") / 2.0 ** 64
+    return out
+
+
+def key_hash_split(keys: pd.Index, settings: SplitSettings) -> pd.Series:
+    """Split by a seeded hash of each instance's key: about ``test_share`` test and
+    ``validation_share`` validation; an instance's split never depends on the other instances.
+
+    Not an out-of-time split: train and test come from the same period.
+    """
+    u = key_fractions(keys, settings.seed)
+    t_cut, v_cut = settings.test_share, settings.test_share + settings.validation_share
+    out = pd.Series(np.where(u < t_cut, "test", np.where(u < v_cut, "validation", "train")), index=keys,
+                    name="split")
+    empty = [s for s in SPLITS if not (out == s).any()]
+    if empty:
+        raise ConfigError(
+            f"split: with method key_hash the {', '.join(empty)} split(s) of the {len(keys)} instance(s) are "
+            f"empty (validation_share {settings.validation_share}, test_share {settings.test_share}); "
+            "use more instances or larger shares")
+    return out
 
 
 def _share_split(order: pd.Series, settings: SplitSettings) -> pd.Series:
@@ -34,6 +75,11 @@ def _time_split(times: pd.Series, settings: SplitSettings) -> pd.Series:
     is later than one it is tested on.
     """
     t = pd.to_datetime(times)
+    if len(t) and t.nunique() == 1:
+        raise ConfigError(
+            f"split: all {len(t)} instances have the same cutoff time ({t.iloc[0]}), so a split by cutoff time "
+            "cannot put any of them after the others; data with no time between instances splits by key: "
+            "set split.method: key_hash (a seeded hash of the instance key; not an out-of-time test)")
     if settings.validation_start or settings.test_start:
         if not (settings.validation_start and settings.test_start):
             raise ConfigError("split: give both validation_start and test_start, or neither (to use shares)")

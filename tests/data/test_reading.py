@@ -113,7 +113,7 @@ def test_file_or_source_exactly_one(tmp_path):
     del config["tables"]["customers"]["file"]
     path = tmp_path / "dataset.yaml"
     path.write_text(yaml.safe_dump(config))
-    with pytest.raises(ConfigError, match=r"tables\.customers: declare exactly one of file: PATH or source: "):
+    with pytest.raises(ConfigError, match=r"tables\.customers: declare exactly one of file: PATH, source: .* or unpivot: "):
         load_dataset_config(path)
 
 

@@ -68,6 +68,14 @@ def safe_url(url: str) -> str:
 def read_raw(cfg: DatasetConfig, name: str) -> pd.DataFrame:
     """The table's rows as stored; raises :class:`ReadError` naming the table and the fix."""
     spec = cfg.tables[name]
+    if spec.unpivot is not None:  # a child table made of the wide table's columns
+        from creditml.data.reshape import unpivot
+
+        try:
+            return unpivot(read_raw(cfg, spec.unpivot.table), cfg, name)
+        except ValueError as exc:
+            raise ReadError(f"table {name!r}: file {str(cfg.path_of(name))!r} cannot be read as an unpivot of "
+                            f"table {spec.unpivot.table!r}: {exc}") from None
     if spec.source is not None:
         what = f"table {spec.source.table!r}" if spec.source.table else "its query"
         try:

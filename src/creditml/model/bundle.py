@@ -27,6 +27,7 @@ from creditml.model.scorecard import ScoreScale
 from creditml.model.records import tables_from_records
 
 OUTPUT_COLUMNS = ["instance_id", "probability", "score", "band", "reason_codes"]
+SKEW_RTOL = 1e-9  # the engine's chunked and one-instance paths may differ in the last bits of a float
 SINGLE_THREAD_ROWS = 64  # up to this many rows are scored on one thread
 
 
@@ -152,3 +153,33 @@ class ModelBundle:
 
     def score(self, records: list[dict]) -> pd.DataFrame:
         return self.score_matrix(self.feature_matrix(records))
+
+
+def _same_value(offline, served) -> bool:
+    if pd.isna(offline) and pd.isna(served):
+        return True
+    if pd.isna(offline) or pd.isna(served):
+        return False
+    if isinstance(offline, (int, float, np.number)) and isinstance(served, (int, float, np.number)):
+        return abs(float(offline) - float(served)) <= SKEW_RTOL * max(1.0, abs(float(offline)))
+    return str(offline) == str(served)
+
+
+def _shown(value) -> str:
+    return repr(value.item() if isinstance(value, np.generic) else value)
+
+
+def feature_skew(offline: pd.Series, served: pd.Series, limit: int = 5) -> list[str]:
+    """``"name: offline X, served Y"`` for the first ``limit`` features whose values differ.
+
+    Both series are one instance's model inputs by feature name: as computed in training
+    and as the bundle computes them from raw records.
+    """
+    out = []
+    for name, value in offline.items():
+        got = served.get(name)
+        if not _same_value(value, got):
+            out.append(f"{name}: offline {_shown(value)}, served {_shown(got)}")
+            if len(out) == limit:
+                break
+    return out

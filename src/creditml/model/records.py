@@ -146,7 +146,21 @@ def _typed_column(values: pd.Series, cspec, anchor) -> pd.Series:
         fast = _texts(values)
         if fast is not None:
             return fast
+    if cspec.offset_unit is not None:
+        return _offsets_or_times(values, cspec.offset_unit, anchor)
     return coerce_column(values, cspec.type, cspec.offset_unit, anchor)
+
+
+def _offsets_or_times(values: pd.Series, unit: str, anchor) -> pd.Series:
+    """A relative-time column: a number is an offset from the anchor, as in the table's file; a
+    date is the time loading made of it, which is what ``records_for`` writes. Reading that date
+    as an offset would make it missing, and with it every row it time-stamps."""
+    out = coerce_column(values, "datetime", unit, anchor)
+    numbers = pd.to_numeric(values, errors="coerce")
+    stamped = (numbers.isna() & values.notna()).to_numpy()
+    if stamped.any():
+        out[stamped] = pd.to_datetime(values[stamped], errors="coerce", format="ISO8601").to_numpy()
+    return out
 
 
 def _typed_table(spec, rows: list[dict], anchor, kinds: dict[str, str]) -> pd.DataFrame:
@@ -197,6 +211,9 @@ def tables_from_records(cfg: DatasetConfig, target: str, records: list[dict],
         rows[target].append(record["instance"])
         for name, table_rows in (record.get("related") or {}).items():
             rows[name].extend(table_rows)
+    for name, spec in cfg.tables.items():
+        if spec.unpivot is not None and not rows.get(name) and rows.get(spec.unpivot.table):
+            rows[name] = _unpivoted_rows(cfg, name, rows[spec.unpivot.table])
     anchor = anchor_timestamp(cfg) if cfg.time_anchor else None
     out = {}
     for name, spec in cfg.tables.items():
@@ -204,6 +221,19 @@ def tables_from_records(cfg: DatasetConfig, target: str, records: list[dict],
         table_rows = rows.get(name)
         out[name] = _typed_table(spec, table_rows, anchor, kinds) if table_rows else _empty_table(cfg, name, anchor, kinds)
     return out
+
+
+def _unpivoted_rows(cfg: DatasetConfig, name: str, wide_rows: list[dict]) -> list[dict]:
+    """A record that sends the wide row as the file holds it (no rows of the unpivoted table):
+    the rows loading would have made of it, or none when the row lacks the wide columns."""
+    from creditml.data.reshape import unpivot
+
+    wide = pd.DataFrame(wide_rows)
+    if not all(c in wide.columns for cols in cfg.tables[name].unpivot.columns.values() for c in cols):
+        return []
+    frame = unpivot(wide, cfg, name)
+    frame.insert(0, cfg.tables[name].primary_key, np.arange(len(frame)))
+    return frame.to_dict(orient="records")
 
 
 def parse_records(values) -> list[dict]:

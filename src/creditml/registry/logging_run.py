@@ -12,6 +12,7 @@ import pandas as pd
 
 from creditml.config import PipelineConfig
 from creditml.data import Dataset
+from creditml.errors import SkewError
 from creditml.features.pipeline import FeatureResult
 from creditml.modeling.artifacts import LeakageFlags, TuningSummary, check_selection_table
 from creditml.modeling.assessment import Assessment
@@ -20,11 +21,12 @@ from creditml.modeling.train import TrainedModel
 from creditml.registry import open_registry, tracking
 from creditml.modeling.gates import GateDecision
 from creditml.registry.promotion import record_gates
-from creditml.model.bundle import ModelBundle
+from creditml.model.bundle import ModelBundle, feature_skew
 from creditml.model.records import records_for
 
 SHAP_TRAIN_SAMPLE = 2000
 SHAP_TEST_SAMPLE = 5000
+PARITY_INSTANCES = 5  # test instances scored from raw records before anything is logged
 
 
 def explain_sample(features: FeatureResult, seed: int) -> pd.DataFrame:
@@ -41,24 +43,29 @@ def explain_sample(features: FeatureResult, seed: int) -> pd.DataFrame:
     return pd.concat([split_column, values], axis=1)
 
 
-def example_record(dataset: Dataset, bundle: ModelBundle, instance_id) -> dict:
-    cfg = bundle.dataset
-    return records_for(cfg, dataset.tables, bundle.task.target, [instance_id], bundle.paths,
-                       bundle.features_settings.graph, bundle.task.cutoff)[0]
-
-
 def log_pipeline_run(cfg: PipelineConfig, dataset: Dataset, features: FeatureResult, trained: TrainedModel,
                      bundle: ModelBundle, bundle_dir, fingerprint: str, oracle: float | None,
                      assessment: Assessment, decision: GateDecision, register: bool = True):
     """Record the run; register the model; return (run_id, version, artifact URI)."""
-    test_ids = trained.predictions.index[trained.predictions.split == "test"]
-    record = example_record(dataset, bundle, test_ids[0])
-    served = bundle.score([record])
-    offline = float(trained.predictions.loc[test_ids[0], "probability"])
-    parity = abs(float(served.probability.iloc[0]) - offline)
+    test_ids = list(trained.predictions.index[trained.predictions.split == "test"][:PARITY_INSTANCES])
+    records = records_for(bundle.dataset, dataset.tables, bundle.task.target, test_ids, bundle.paths,
+                          bundle.features_settings.graph, bundle.task.cutoff)
+    served_X = bundle.feature_matrix(records)
+    served_all = bundle.score_matrix(served_X)
+    offline = trained.predictions.loc[test_ids, "probability"].to_numpy(dtype=float)
+    gaps = abs(served_all.probability.to_numpy(dtype=float) - offline)
+    parity = float(gaps.max())
     if parity > 1e-12:
-        raise RuntimeError(f"the bundled model scores instance {test_ids[0]} at {served.probability.iloc[0]:.8f} "
-                           f"from raw records but {offline:.8f} offline; features differ between training and serving")
+        worst = int(gaps.argmax())
+        instance = test_ids[worst]
+        skew = feature_skew(features.matrix.loc[instance, bundle.features], served_X.iloc[worst])
+        raise SkewError(
+            f"the bundled model scores instance {instance} at {served_all.probability.iloc[worst]:.8f} from raw "
+            f"records but {offline[worst]:.8f} offline; features differ between training and serving: "
+            + ("; ".join(skew) if skew else "no model input differs (the booster or its categories do)")
+            + ". Nothing was logged or registered; this is a creditml defect (how serving rebuilds tables from "
+            "records, creditml.model.records): report it with this message")
+    record, served = records[0], served_all.iloc[[0]].reset_index(drop=True)
 
     code = tracking.code_version()
     experiment = (cfg.registry.experiment if cfg.registry and cfg.registry.experiment else f"creditml/{cfg.task.name}")

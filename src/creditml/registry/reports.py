@@ -42,6 +42,12 @@ def load_report_inputs(model_name: str, version: str, registry: ModelRegistry | 
     notes: list[str] = []
     pipeline = logged.pop("pipeline")
     gate_settings = _gate_settings(pipeline, notes)
+    split = pipeline.get("split") or {}
+    if split.get("method") == "key_hash" or split.get("order") == "key":
+        how = "split.method: key_hash" if split.get("method") == "key_hash" else "split.order: key"
+        notes.append(f"The test split is not out-of-time: the instances share one period and were split by their "
+                     f"key ({how}), so the test figures say how the model ranks unseen instances of that period, "
+                     "not how it holds up in a later one.")
     predictions = logged.pop("predictions")
     test_ids = predictions.index[predictions["split"] == "test"]
     dataset, problem = _dataset(tags, notes)
