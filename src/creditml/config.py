@@ -843,7 +843,11 @@ class TuningSettings(_Strict):
     # None: one thread below SMALL_DATA_ROWS training rows (threads cost more than they save there, and a
     # shared machine is oversubscribed), else the cores this process may use; 0: all of the machine's cores
     nthread: int | None = Field(None, ge=0)
-    cv_folds: int = 0  # 0: score trials on the validation split; k >= 2: forward-chaining folds of train
+    cv_folds: int = 0  # 0: score trials on the validation split; k >= 2: folds of the training split
+    # small portfolios: with cv_folds 0 and fewer training rows than this, trials are scored on
+    # small_data_folds folds (a validation split of a few dozen positives picks trials by chance)
+    small_data_rows: int = Field(1000, ge=0)
+    small_data_folds: int = Field(5, ge=2)
 
     @field_validator("cv_folds")
     @classmethod

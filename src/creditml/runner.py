@@ -74,8 +74,7 @@ def preflight(cfg: PipelineConfig):
     split = time_split(instances.times, cfg.split)
     check_trainable(instances.labels, split, cfg.training.min_positives, cfg.task.name, instances.left_out,
                     cfg.task.maturity_days)
-    check_folds(instances.labels, instances.times, split, cfg.tuning.cv_folds, cfg.training.min_positives,
-                cfg.task.name)
+    check_folds(instances.labels, instances.times, split, cfg)
     return dataset
 
 

@@ -126,6 +126,15 @@ def forward_chaining_folds(times: pd.Series, k: int) -> list[tuple[np.ndarray, n
     return [(np.flatnonzero(block <= i), np.flatnonzero(block == i + 1)) for i in range(k)]
 
 
+def key_folds(keys: pd.Index, k: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``k`` folds by a seeded hash of each key (for ``split.method: key_hash`` data, with no time between
+    instances): fold ``i`` validates on the instances hashed to block ``i`` and trains on the others."""
+    if k < 2:
+        raise ConfigError(f"tuning.cv_folds: cross-validation needs at least 2 folds, got {k}")
+    block = np.minimum((key_fractions(keys, seed + 1) * k).astype(int), k - 1)
+    return [(np.flatnonzero(block != i), np.flatnonzero(block == i)) for i in range(k)]
+
+
 def describe_folds(times: pd.Series, labels: pd.Series,
                    folds: list[tuple[np.ndarray, np.ndarray]]) -> list[dict]:
     """One row per fold: what it trains on and the time block it validates on (for the run's record)."""

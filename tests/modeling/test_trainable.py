@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -36,3 +37,26 @@ def test_a_short_split_period_is_named_otherwise():
     with pytest.raises(CreditmlError, match=r"test: 0 positive\(s\) among 50 instances.*Cause: the split leaves one "
                                             r"period short of positives; move the split dates"):
         check_trainable(labels, split, 10, "credit_default", {}, 365)
+
+
+def test_a_small_training_split_is_tuned_on_folds_by_key_or_by_time(small_world):
+    from creditml.config import load_pipeline_config
+    from creditml.modeling.train import tuning_folds
+    from tests.conftest import PIPELINES
+
+    keys = pd.Index(range(600), name="id")
+    labels = pd.Series([1, 0, 0, 0, 0, 0] * 100, index=keys)
+    times = pd.Series(pd.Timestamp("2020-01-01"), index=keys)
+    split = pd.Series(["train"] * 600)
+    cfg = load_pipeline_config(PIPELINES / "credit_default.yaml", ["split.method=key_hash"], small_world)
+    folds = tuning_folds(cfg, labels, times, split)
+    assert len(folds) == cfg.tuning.small_data_folds == 5
+    assert sorted(np.concatenate([v for _, v in folds]).tolist()) == list(range(600))  # each row validated once
+    assert all(len(set(t) & set(v)) == 0 for t, v in folds)
+    big = load_pipeline_config(PIPELINES / "credit_default.yaml", ["split.method=key_hash",
+                                                                  "tuning.small_data_rows=500"], small_world)
+    assert tuning_folds(big, labels, times, split) is None
+    dated = pd.Series(pd.date_range("2020-01-01", periods=600, freq="D"), index=keys)
+    by_time = tuning_folds(load_pipeline_config(PIPELINES / "credit_default.yaml", dataset=small_world),
+                           labels, dated, split)
+    assert all(dated.iloc[t].max() < dated.iloc[v].min() for t, v in by_time)  # forward-chaining

@@ -81,11 +81,15 @@ def test_blocks_without_enough_positives_are_refused_before_training():
     times = _times(n_days=40, per_day=10)
     split = pd.Series("train", index=times.index)
     labels = pd.Series((times.dt.day % 2 == 0) & (times >= pd.Timestamp("2021-01-20")), index=times.index).astype(int)
-    with pytest.raises(CreditmlError, match=r"task 'fraud': tuning\.cv_folds=3 cuts the training split into 4 time "
-                                            r"blocks.*block 0: 0 positive\(s\) among 100 instances.*"
-                                            r"Lower tuning\.cv_folds \(0 tunes on the validation split\)"):
-        check_folds(labels, times, split, 3, 5, "fraud")
-    check_folds(labels, times, split, 0, 5, "fraud")  # no folds, nothing to check
+    cfg = PipelineConfig(name="p", dataset=Path("d.yaml"),
+                         task=TaskSpec(name="fraud", target="a", cutoff="c", label="l"),
+                         tuning=TuningSettings(cv_folds=3, small_data_rows=0), training={"min_positives": 5})
+    with pytest.raises(CreditmlError, match=r"task 'fraud': tuning with 3 folds cuts the training split into blocks "
+                                            r"\(by time\).*block 0: 0 positive\(s\) among 100 instances.*"
+                                            r"Lower tuning\.cv_folds \(or tuning\.small_data_folds"):
+        check_folds(labels, times, split, cfg)
+    no_folds = cfg.model_copy(update={"tuning": TuningSettings(cv_folds=0, small_data_rows=0)})
+    check_folds(labels, times, split, no_folds)  # no folds, nothing to check
 
 
 def test_study_name_changes_with_the_fold_scheme():

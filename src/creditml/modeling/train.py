@@ -22,7 +22,7 @@ from creditml.model.bundle import ModelBundle
 from creditml.model.records import key_kinds
 from creditml.model.frame import feature_types, fit_categories, model_frame, positional_names
 from creditml.modeling.metrics import SplitMetrics, evaluate
-from creditml.splits import SPLITS, describe_folds, forward_chaining_folds
+from creditml.splits import SPLITS, describe_folds, forward_chaining_folds, key_folds
 from creditml.modeling.tuning import TuningResult, base_params, monotone_map, tune
 
 
@@ -100,27 +100,44 @@ def too_few_positives_causes(labels: pd.Series, left_out: dict[str, int], maturi
     return causes
 
 
-def check_folds(labels: pd.Series, times: pd.Series, split: pd.Series, cv_folds: int, min_positives: int,
-                task: str) -> None:
-    """Stop before anything is computed when a forward-chaining fold cannot be trained or scored.
+def tuning_folds(cfg: PipelineConfig, labels: pd.Series, times: pd.Series,
+                 split: pd.Series) -> list[tuple[np.ndarray, np.ndarray]] | None:
+    """The folds trials are scored on (positions in the training split), or None for the validation split.
 
-    Every block a fold validates on needs ``min_positives`` positives, like a split; the
-    first block only ever trains, so it needs both classes.
+    ``tuning.cv_folds`` when set; else ``tuning.small_data_folds`` when the training split is
+    smaller than ``tuning.small_data_rows``. Forward-chaining blocks by cutoff time, or, for
+    ``split.method: key_hash`` data, folds by a hash of the key.
     """
-    if not cv_folds:
+    train = (split == "train").values
+    k = cfg.tuning.cv_folds or (cfg.tuning.small_data_folds if train.sum() < cfg.tuning.small_data_rows else 0)
+    if not k:
+        return None
+    if cfg.split.method == "key_hash":
+        return key_folds(labels.index[train], k, cfg.split.seed)
+    return forward_chaining_folds(times[train], k)
+
+
+def check_folds(labels: pd.Series, times: pd.Series, split: pd.Series, cfg: PipelineConfig) -> None:
+    """Stop before anything is computed when a fold cannot be trained or scored.
+
+    Every block a fold validates on needs ``training.min_positives`` positives, like a
+    split; a forward-chaining first block only ever trains, so it needs both classes.
+    """
+    folds = tuning_folds(cfg, labels, times, split)
+    if folds is None:
         return
+    cv_folds, min_positives, task = len(folds), cfg.training.min_positives, cfg.task.name
     train = (split == "train").values
     y = labels[train].to_numpy()
-    folds = forward_chaining_folds(times[train], cv_folds)
-    blocks = [(folds[0][0], 1)] + [(valid, min_positives) for _, valid in folds]
+    blocks = ([] if cfg.split.method == "key_hash" else [(folds[0][0], 1)]) + [(v, min_positives) for _, v in folds]
     problems = [f"block {i}: {int(y[b].sum())} positive(s) among {len(b)} instances"
                 for i, (b, need) in enumerate(blocks) if y[b].sum() < need or y[b].sum() == len(b)]
     if problems:
         raise CreditmlError(
-            f"task {task!r}: tuning.cv_folds={cv_folds} cuts the training split into {cv_folds + 1} time blocks, "
-            f"and too few positives fall in some (a validated block needs at least {min_positives}, and every "
-            f"block some negatives): {'; '.join(problems)}. Lower tuning.cv_folds (0 tunes on the validation "
-            "split) or training.min_positives"
+            f"task {task!r}: tuning with {cv_folds} folds cuts the training split into blocks "
+            f"({'by key' if cfg.split.method == 'key_hash' else 'by time'}), and too few positives fall in some (a validated block needs at least {min_positives}, and every "
+            f"block some negatives): {'; '.join(problems)}. Lower tuning.cv_folds (or tuning.small_data_folds "
+            "for a small training split) or training.min_positives"
         )
 
 
@@ -153,7 +170,7 @@ def training_inputs(matrix: pd.DataFrame, labels: pd.Series, split: pd.Series, t
                     cfg: PipelineConfig) -> TrainingInputs:
     """``times`` are the instances' cutoff times (aligned with ``labels``); they order the tuning folds."""
     check_trainable(labels, split, cfg.training.min_positives, cfg.task.name)
-    check_folds(labels, times, split, cfg.tuning.cv_folds, cfg.training.min_positives, cfg.task.name)
+    check_folds(labels, times, split, cfg)
     names = list(matrix.columns)
     categories = fit_categories(matrix.loc[(split == "train").values])
     frame = model_frame(matrix, names, categories)
@@ -164,10 +181,9 @@ def training_inputs(matrix: pd.DataFrame, labels: pd.Series, split: pd.Series, t
                            feature_names=positional_names(names), feature_types=feature_types(names, categories))
 
     monotone = monotone_map(names, cfg.tuning.monotone_constraints)
-    folds = summary = None
-    if cfg.tuning.cv_folds:
+    folds, summary = tuning_folds(cfg, labels, times, split), None
+    if folds is not None:
         train = (split == "train").values
-        folds = forward_chaining_folds(times[train], cfg.tuning.cv_folds)
         summary = describe_folds(times[train], labels[train], folds)
     return TrainingInputs(names, categories, frame, dmatrix("train"), dmatrix("validation"),
                           base_params(cfg.tuning, cfg.seed, monotone, int((split == "train").sum())), monotone, folds,
@@ -214,7 +230,8 @@ def train_model(features: FeatureResult, cfg: PipelineConfig, *, storage: str, d
     dtrain, dvalid = inputs.dtrain, inputs.dvalid
     tuning = tune(dtrain, dvalid, cfg.tuning, seed=cfg.seed, storage=storage,
                   study_name=study_name_for(cfg, data_fingerprint, names), fixed=fixed, on_trial=on_trial,
-                  folds=inputs.folds, fold_summary=inputs.fold_summary)
+                  folds=inputs.folds, fold_summary=inputs.fold_summary,
+                  fold_kind="key-hash" if cfg.split.method == "key_hash" else "forward-chaining")
     params = {**fixed, **tuning.best_params}
     meta = {"feature_names": positional_names(names), "feature_types": feature_types(names, categories)}
 

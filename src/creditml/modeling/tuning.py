@@ -92,10 +92,10 @@ def suggest(trial: optuna.Trial, settings: TuningSettings, positive_rate: float)
     return params
 
 
-def objective_name(cv_folds: int) -> str:
+def objective_name(cv_folds: int, fold_kind: str = "forward-chaining") -> str:
     """What a trial's value is, in words (for the study and the run's record)."""
     if cv_folds:
-        return f"mean AUC over {cv_folds} forward-chaining folds of the training split"
+        return f"mean AUC over {cv_folds} {fold_kind} folds of the training split"
     return "AUC on the validation split"
 
 
@@ -148,7 +148,8 @@ def _cross_validated(trial: optuna.Trial, params: dict, dtrain: xgb.DMatrix, fol
 
 def tune(dtrain: xgb.DMatrix, dvalid: xgb.DMatrix, settings: TuningSettings, *, seed: int, storage: str,
          study_name: str, fixed: dict, on_trial: Callable[[int, int], None] | None = None,
-         folds: Folds | None = None, fold_summary: list[dict] | None = None) -> TuningResult:
+         folds: Folds | None = None, fold_summary: list[dict] | None = None,
+         fold_kind: str = "forward-chaining") -> TuningResult:
     """Run (or resume) the study until it holds ``n_trials`` finished trials or time runs out.
 
     ``folds`` switches the objective to forward-chaining cross-validation on ``dtrain``
@@ -158,7 +159,7 @@ def tune(dtrain: xgb.DMatrix, dvalid: xgb.DMatrix, settings: TuningSettings, *, 
     study = optuna.create_study(study_name=study_name, storage=storage, direction="maximize",
                                 sampler=sampler, pruner=pruner(), load_if_exists=True)
     study.set_user_attr("sampler_seed", seed)
-    study.set_user_attr("objective", objective_name(len(folds or [])))
+    study.set_user_attr("objective", objective_name(len(folds or []), fold_kind))
     if fold_summary:
         study.set_user_attr("cv_folds", fold_summary)
     resumed = sum(t.state in FINISHED for t in study.trials)
@@ -183,5 +184,5 @@ def tune(dtrain: xgb.DMatrix, dvalid: xgb.DMatrix, settings: TuningSettings, *, 
     return TuningResult(study_name, storage, dict(best.params), float(best.value),
                         int(best.user_attrs.get("best_iteration", 0)), trials,
                         {k: float(v) for k, v in importance.items()}, resumed,
-                        objective_name(len(folds or [])), list(fold_summary or []),
+                        objective_name(len(folds or []), fold_kind), list(fold_summary or []),
                         sum(t.state in FINISHED for t in study.trials) - resumed)
