@@ -362,6 +362,10 @@ class TuningSettings(_Strict):
     # shared machine is oversubscribed), else the cores this process may use; 0: all of the machine's cores
     nthread: int | None = Field(None, ge=0)
     cv_folds: int = 0  # 0: score trials on the validation split; k >= 2: forward-chaining folds of train
+    # Optuna's heartbeat: a running trial beats every heartbeat_seconds; one silent for stale_after_seconds
+    # (its process was killed) is failed by the next run or registry command (optuna.storages.fail_stale_trials)
+    heartbeat_seconds: int = Field(10, ge=1)
+    stale_after_seconds: int = Field(60, ge=2)
 
     @field_validator("cv_folds")
     @classmethod

@@ -62,9 +62,13 @@ def run(
     from creditml.runner import run_pipeline
 
     cfg = load_pipeline_config(pipeline, set_, dataset)
+    trainer = _trainer(cfg.name)
+    if trainer is None and not json_out:
+        console.print("[yellow]not signed in[/]: the version will be recorded as trained by 'unverified' and can "
+                      "never be approved; sign in first (creditml login NAME, or CREDITML_TOKEN)")
     with console.status("starting") as status:
         summary = run_pipeline(cfg, progress=lambda step: status.update(f"{cfg.name}: {step}"),
-                               register=not no_register)
+                               register=not no_register, trainer=trainer)
     title = f"{summary.model_name} version {summary.version}" if summary.version else "not registered"
     table = Table(title=f"{cfg.name}: {title}", title_justify="left")
     for col in ("split", "AUC", "95% CI", "Gini", "KS", "PR-AUC", "Brier", "ECE"):
@@ -86,6 +90,22 @@ def run(
                       f"run {summary.run_id} in {summary.tracking_uri}; {summary.registered}")
     else:
         print(summary.as_json())
+
+
+def _trainer(pipeline_name: str):
+    """The signed-in identity that trains, or None when nobody is signed in (a bad token is refused)."""
+    from creditml.governance import AuthError, current_token
+
+    if current_token() is None:
+        return None
+    from creditml.cli._app import _signed_in
+
+    actor = _signed_in(f"train pipeline {pipeline_name!r}")
+    if not (actor.has("data_scientist") or actor.has("service")):
+        raise AuthError(f"{actor.name} may not train pipeline {pipeline_name!r}: rule role: expected role "
+                        f"data_scientist or service, found roles: {', '.join(sorted(actor.roles)) or 'none'}; fix: "
+                        "ask an admin to grant data_scientist, or sign out to train an unverified experiment")
+    return actor
 
 
 @app.command("tune-worker")

@@ -31,9 +31,9 @@ def key_path(root: Path = DEFAULT_ROOT) -> Path:
     return Path(os.environ.get(KEY_ENV) or root / "ledger.key")
 
 
-def public_key_path(private: Path | None = None) -> Path:
+def public_key_path(private: Path | None = None, root: Path = DEFAULT_ROOT) -> Path:
     explicit = os.environ.get(PUBLIC_KEY_ENV)
     if explicit:
         return Path(explicit)
-    private = private or key_path()
+    private = private or key_path(root)
     return private.with_name(private.name + ".pub")
