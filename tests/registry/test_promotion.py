@@ -12,21 +12,10 @@ from creditml.config import GateSettings
 from creditml.governance import DecisionRefused
 from creditml.modeling.gates import GateInputs, evaluate_gates
 from creditml.registry import RegistryError, open_registry, tracking
-from creditml.registry.governed import open_store
 from creditml.registry.promotion import approve, audit, promote, review, rollback
-from tests.governed import GOOD, log_version, people
+from tests.governed import GOOD, log_version
 
 NAME = "creditml-test-model"
-
-
-@pytest.fixture
-def world(tmp_path, monkeypatch):
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
-    monkeypatch.setenv("CREDITML_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("CREDITML_TOKEN", raising=False)
-    monkeypatch.chdir(tmp_path)
-    tracking.configure(tmp_path / "mlruns")
-    return people(open_store(open_registry()))
 
 
 def _approved(world, gates: GateInputs = GOOD) -> str:
