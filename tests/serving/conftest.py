@@ -2,8 +2,8 @@
 
 The credit-default and intermediary-fraud pipelines run on the small built-in world
 with small settings, in their own MLflow SQLite store; each version passes relaxed
-gates, is approved and promoted, exactly as ``creditml run`` / ``review`` / ``promote``
-would do it.
+gates, is trained by a signed-in data scientist, reviewed, approved and promoted by
+two other people, exactly as ``creditml run`` / ``review`` / ``approve`` / ``promote`` do it.
 """
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ class ServingWorld:
     dataset_yaml: Path
     models: dict[str, Trained] = field(default_factory=dict)
     failures: dict[str, str] = field(default_factory=dict)
+    people: dict = field(default_factory=dict)
 
     def model(self, task: str) -> Trained:
         if task not in self.models:
@@ -60,16 +61,23 @@ class ServingWorld:
         return self.models[task]
 
 
-def train_and_promote(pipeline: Path, dataset_yaml: Path, overrides: list[str]) -> Trained:
+def govern(name: str, version: str, people: dict) -> None:
+    """Review, approve and promote ``version`` as two people other than its trainer."""
+    from creditml.registry.promotion import approve, promote, review
+
+    review(name, version, True, people["rui"].identity, "small-world model for the serving tests")
+    approve(name, version, people["ava"].identity, "serving tests")
+    promote(name, version, people["ava"].identity)
+
+
+def train_and_promote(pipeline: Path, dataset_yaml: Path, overrides: list[str], people: dict) -> Trained:
     from creditml.config import load_pipeline_config
-    from creditml.registry.promotion import promote, review
     from creditml.runner import run_pipeline
 
     cfg = load_pipeline_config(pipeline, overrides, dataset_yaml)
-    summary = run_pipeline(cfg)
+    summary = run_pipeline(cfg, trainer=people["dana"].identity)
     assert summary.gates_passed, summary.gate_reasons
-    review(summary.model_name, summary.version, True, "serving tests", "small-world model for the serving tests")
-    promote(summary.model_name, summary.version, by="serving tests")
+    govern(summary.model_name, summary.version, people)
     return Trained(summary.task, summary.model_name, summary.version, summary.run_id, pipeline, overrides)
 
 
@@ -79,16 +87,20 @@ def serving_world(small_world, tmp_path_factory) -> ServingWorld:
     mp = pytest.MonkeyPatch()
     uri = f"sqlite:///{root / 'mlflow.db'}"
     mp.setenv("MLFLOW_TRACKING_URI", uri)
+    mp.setenv("CREDITML_HOME", str(root / "home"))
+    mp.delenv("CREDITML_TOKEN", raising=False)
     mp.chdir(root)
-    from creditml.registry import tracking
+    from creditml.registry import open_registry, tracking
+    from creditml.registry.governed import open_store
+    from tests.governed import people
 
     tracking.configure()
-    world = ServingWorld(root, uri, small_world)
+    world = ServingWorld(root, uri, small_world, people=people(open_store(open_registry())))
     overrides = SMALL + RELAXED_GATES + [f"tuning.storage=sqlite:///{root / 'optuna.db'}"]
     for task in ("credit_default", "intermediary_fraud"):
         try:
             world.models[task] = train_and_promote(PIPELINES / f"{task}.yaml", small_world,
-                                                   overrides + PER_TASK.get(task, []))
+                                                   overrides + PER_TASK.get(task, []), world.people)
         except Exception as exc:  # noqa: BLE001 - a broken pipeline skips its tests with the reason
             world.failures[task] = f"{type(exc).__name__}: {exc}"
     yield world

@@ -129,3 +129,16 @@ def tune_worker_command(
     console.print(f"[green]done[/]: {summary.trials} trial(s) by {summary.worker} (sampler seed "
                   f"{summary.sampler_seed}); study {summary.study_name} holds {summary.study_trials} finished "
                   f"trial(s), best validation AUC {best}", highlight=False)
+
+
+@app.command()
+@handles_errors
+def recover() -> None:
+    """Mark FAILED the runs and Optuna trials that killed processes left RUNNING (every run and registry command
+    does this first; this does only that)."""
+    from creditml.registry import tracking
+    from creditml.registry.recovery import recover as close_dead
+
+    runs, trials = close_dead(tracking.configure())
+    console.print(f"closed {len(runs)} run(s) and {trials} trial(s) left RUNNING by processes that died"
+                  + (f": {', '.join(runs)}" if runs else ""), highlight=False)
