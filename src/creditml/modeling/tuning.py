@@ -10,6 +10,7 @@ data, so a run that was killed continues with the trials it already has.
 from __future__ import annotations
 
 import fnmatch
+import warnings
 import logging
 import os
 from dataclasses import dataclass, field
@@ -152,6 +153,7 @@ def heartbeat_storage(url: str, settings: TuningSettings) -> optuna.storages.Bas
     """An RDB storage whose running trials beat, so a killed process's trials can be failed."""
     if "://" not in url:
         return url
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)  # heartbeat: since 2.9
     return optuna.storages.RDBStorage(url, heartbeat_interval=settings.heartbeat_seconds,
                                       grace_period=settings.stale_after_seconds,
                                       engine_kwargs={"pool_pre_ping": True})
