@@ -110,6 +110,16 @@ def test_the_trainer_cannot_approve_and_an_unverified_version_never_can(world):
         review(NAME, unverified, True, world["rui"].identity, "fine")
 
 
+def test_the_approver_may_be_the_reviewer_only_when_the_service_is_configured_so(world, monkeypatch):
+    ava = world["ava"].identity
+    version = log_version(NAME, GOOD, world["dana"].identity)
+    review(NAME, version, True, ava, "read it")
+    with pytest.raises(DecisionRefused, match="rule approver-is-not-reviewer: ava wrote the last review"):
+        approve(NAME, version, ava)
+    monkeypatch.setenv("CREDITML_APPROVER_DIFFERS_FROM_REVIEWER", "0")
+    assert approve(NAME, version, ava).kind == "approval"
+
+
 def _cli(args, person=None, env=None):
     env = {"CREDITML_TOKEN": person.token if person else "", **(env or {})}
     return CliRunner().invoke(app, args, env=env)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from creditml.governance import (FourEyesPolicy, Identity, LedgerEntry, champion_of,
                                  may_approve, may_promote, may_review, may_rollback, trainer_of)
+from creditml.governance import settings as gov_settings
 from creditml.governance.errors import DecisionRefused
 from creditml.governance.records import UNVERIFIED
 from creditml.modeling.gates import GateDecision
@@ -70,8 +71,10 @@ def review(name: str, version: str, approve: bool, actor: Identity, comment: str
 
 
 def approve(name: str, version: str, actor: Identity, comment: str = "", registry: ModelRegistry | None = None,
-            policy: FourEyesPolicy = FourEyesPolicy()) -> LedgerEntry:
-    """Record ``actor``'s approval of ``version``: an approver, not the trainer, after someone else's approving review."""
+            policy: FourEyesPolicy | None = None) -> LedgerEntry:
+    """Record ``actor``'s approval of ``version``: an approver, not the trainer, after someone else's approving review
+    (the policy: ``CREDITML_APPROVER_DIFFERS_FROM_REVIEWER``, default on)."""
+    policy = policy or FourEyesPolicy(approver_differs_from_reviewer=gov_settings.approver_differs_from_reviewer())
     store = registry or open_registry()
     store.get_version(name, version)
     ledger = open_ledger(store)
