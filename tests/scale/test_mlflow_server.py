@@ -87,8 +87,9 @@ def test_run_review_promote_and_serve_through_a_postgres_backed_tracking_server(
         _wait_healthy(url, server, timeout=60)
         run = subprocess.run(
             [str(BIN / "creditml"), "run", str(PIPELINES / "credit_default.yaml"), "--dataset", str(small_world),
-             "--json", *[arg for s in SMALL_RUN for arg in ("--set", s)]],
-            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=150)
+             "--json", *[arg for s in SMALL_RUN + [f"tuning.storage=sqlite:///{tmp_path / 'optuna.db'}"]
+                         for arg in ("--set", s)]],
+            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
         assert run.returncode == 0, run.stderr[-3000:]
         summary = json.loads(run.stdout.strip().splitlines()[-1])
         assert summary["tracking_uri"] == url and summary["gates_passed"], summary
