@@ -59,13 +59,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     import httpx
-    from mlflow.tracking import MlflowClient
 
     from creditml.registry import open_registry, tracking
     from creditml.serving.champions import champion_versions, load_bundle
 
     tracking.configure()
-    champions = champion_versions(MlflowClient())
+    champions, _ = champion_versions(open_registry())  # the champions the ledger vouches for
     if not champions:
         print("no champion is registered; train and promote a model first", file=sys.stderr)
         return 2

@@ -120,6 +120,38 @@ print(json.dumps({{"served": float(out.probability[0]), "offline": float(predict
     assert all({"feature", "description", "value", "contribution"} <= set(r) for r in got["reasons"])
 
 
+def test_no_pii_value_appears_in_any_artifact_of_a_run(credit_run, small_world, tmp_path):
+    """Done-when: every file of the run's folder and of the model's folder, scanned for every value of every
+    column the dataset declares ``pii:``; the examples hold masked stand-ins instead."""
+    from creditml.data import load_dataset
+
+    summary, tmp = credit_run
+    os.environ["MLFLOW_TRACKING_URI"] = _env(tmp)["MLFLOW_TRACKING_URI"]
+    try:
+        client = MlflowClient()
+        run_dir = Path(client.download_artifacts(summary["run_id"], "", str(tmp_path / "run")))
+        source = client.get_model_version("creditml-credit-default", summary["version"]).source
+        model_dir = Path(mlflow.artifacts.download_artifacts(artifact_uri=source, dst_path=str(tmp_path / "model")))
+    finally:
+        del os.environ["MLFLOW_TRACKING_URI"]
+    dataset = load_dataset(small_world)
+    values = {str(v) for name, spec in dataset.config.tables.items() for column in spec.pii
+              for v in dataset.tables[name][column].dropna().unique()}
+    assert len(values) > 100  # names, phone numbers and e-mails of the small world
+    files = [p for folder in (run_dir, model_dir) for p in folder.rglob("*") if p.is_file()]
+    assert {"example_record.json", "input_example.json", "serving_input_example.json"} <= {p.name for p in files}
+    found = []
+    for path in files:
+        texts = [path.read_bytes()]
+        if path.suffix == ".json":  # JSON may escape non-ASCII letters of a name
+            texts.append(json.dumps(json.loads(texts[0]), ensure_ascii=False).encode("utf-8"))
+        found += [(path.name, v) for v in values if any(v.encode("utf-8") in t for t in texts)]
+    assert not found, found[:10]
+    record = json.loads((run_dir / "serving/example_record.json").read_text())
+    customers = record["related"]["customers"]
+    assert customers and all(c["full_name"].startswith("masked-full_name-") for c in customers)
+
+
 @pytest.mark.parametrize("final_fit", ["train", "train+validation"])
 def test_cross_validated_tuning_records_its_folds_and_sizes_the_final_fit(small_world, tmp_path, monkeypatch,
                                                                           final_fit):

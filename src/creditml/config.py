@@ -848,6 +848,10 @@ class TuningSettings(_Strict):
     # small_data_folds folds (a validation split of a few dozen positives picks trials by chance)
     small_data_rows: int = Field(1000, ge=0)
     small_data_folds: int = Field(5, ge=2)
+    # Optuna's heartbeat: a running trial beats every heartbeat_seconds; one silent for stale_after_seconds
+    # (its process was killed) is failed by the next run or registry command (optuna.storages.fail_stale_trials)
+    heartbeat_seconds: int = Field(10, ge=1)
+    stale_after_seconds: int = Field(60, ge=2)
 
     @field_validator("cv_folds")
     @classmethod

@@ -15,7 +15,9 @@ from typing import Callable
 
 import pandas as pd
 
+from creditml.checkpoints import checkpoint
 from creditml.config import PipelineConfig
+from creditml.governance import Identity
 from creditml.data import load_dataset
 from creditml.data.fingerprint import data_fingerprint
 from creditml.features.pipeline import build_features
@@ -90,19 +92,26 @@ def registration(cfg: PipelineConfig, register: bool) -> str | None:
 
 
 def run_pipeline(cfg: PipelineConfig, progress: Callable[[str], None] | None = None,
-                 register: bool = True) -> RunSummary:
-    """Train, evaluate, track; register a version unless ``register`` is False or the run is a baseline."""
+                 register: bool = True, trainer: Identity | None = None) -> RunSummary:
+    """Train, evaluate, track; register a version unless ``register`` is False or the run is a baseline.
+
+    ``trainer`` (the signed-in identity) is recorded as who trained the version, in the
+    ledger and as the ``creditml.trained_by`` tag; without one the version is recorded as
+    trained by ``unverified`` and can never be approved."""
     from creditml.registry import tracking
     from creditml.registry.logging_run import log_pipeline_run
+    from creditml.registry.recovery import recover
 
     say = progress or (lambda step: None)
     dataset = preflight(cfg)
     uri = tracking.configure()
     storage = tracking.optuna_storage(cfg.tuning.storage, uri)
+    recover(uri, (storage,))  # runs and trials a killed earlier run left RUNNING
     tracking.artifact_location(cfg.name, uri)  # refuses before any work when artifacts would have no home
     fingerprint = data_fingerprint(dataset.config)
     backends = backends_for(cfg)
-    features = build_features(cfg, dataset=dataset, progress=say, backend=backends.matrix)
+    features = build_features(cfg, dataset=dataset, progress=lambda step: (say(step), checkpoint("features")),
+                              backend=backends.matrix)
     say(f"tuning XGBoost ({cfg.tuning.n_trials} trials)")
     trained = train_model(features, cfg, storage=storage, data_fingerprint=fingerprint,
                           on_trial=lambda done, total: say(f"tuning XGBoost: trial {done}/{total}"),
@@ -119,7 +128,7 @@ def run_pipeline(cfg: PipelineConfig, progress: Callable[[str], None] | None = N
         bundle_dir = bundle.save(Path(tmp) / "bundle")
         run_id, version, artifacts = log_pipeline_run(cfg, dataset, features, trained, bundle, bundle_dir,
                                                       fingerprint, oracle, assessment, decision,
-                                                      register=not_registered is None)
+                                                      register=not_registered is None, trainer=trainer)
     return RunSummary(
         task=cfg.task.name, pipeline=cfg.name, run_id=run_id, model_name=cfg.registry.model_name if cfg.registry else "",
         version=version, metrics={s: {k[len(s) + 1:]: v for k, v in m.as_flat_dict(s).items()} for s, m in trained.metrics.items()},

@@ -41,7 +41,7 @@ def test_models_have_separate_chains(ledger, people):
 
 
 def test_malformed_entries_are_refused_before_writing(ledger, people):
-    with pytest.raises(GovernanceError, match=r"ledger entry kind 'tag' is unknown; expected one of review"):
+    with pytest.raises(GovernanceError, match=r"ledger entry kind 'tag' is unknown; expected one of registered, review"):
         ledger.append(MODEL, "tag", people["rita"], version="1")
     with pytest.raises(GovernanceError, match=r"a review needs payload decision 'approve' or 'reject', found 'ok'"):
         ledger.append(MODEL, "review", people["rita"], version="1", payload={"decision": "ok"})

@@ -119,12 +119,32 @@ def test_artifacts_of_runs_and_models_are_downloaded_and_logged(registry, backen
     assert registry.run_tags(run_id) is not None
 
 
-def test_audit_entries_come_back_in_the_order_appended(registry, backend):
+def test_model_tags_round_trip_and_the_registry_keeps_no_audit_trail(registry, backend):
+    """Decisions live in the governance ledger; the seam only mirrors them in tags."""
     name = f"m-{uuid.uuid4().hex[:6]}"
     _new_version(registry, backend, name)
-    for i in range(3):
-        registry.append_audit(name, {"action": "review", "n": i})
-    assert [e["n"] for e in registry.audit_entries(name)] == [0, 1, 2]
+    registry.set_model_tags(name, {"creditml.ledger.head": "3:abc"})
+    assert registry.model_tags(name)["creditml.ledger.head"] == "3:abc"
+    assert not hasattr(registry, "append_audit") and not hasattr(registry, "audit_entries")
+    with pytest.raises(RegistryError, match="model 'creditml-nope' is not registered"):
+        registry.model_tags("creditml-nope")
+
+
+def test_running_runs_are_listed_and_fail_run_closes_them_with_a_reason(registry, backend):
+    uri, folder = backend
+    client = mlflow.MlflowClient(tracking_uri=uri)
+    experiment = client.get_experiment_by_name("contract")
+    exp_id = experiment.experiment_id if experiment else client.create_experiment(
+        "contract", artifact_location=(folder / "artifacts").as_uri())
+    run = client.create_run(exp_id, tags={"creditml.pid": "1"})
+    client.log_metric(run.info.run_id, "fairness_ratio", 0.9)
+    assert registry.run_metrics(run.info.run_id) == {"fairness_ratio": 0.9}
+    running = dict(registry.running_runs())
+    assert running[run.info.run_id]["creditml.pid"] == "1"
+    registry.fail_run(run.info.run_id, "process 1 was killed")
+    assert run.info.run_id not in dict(registry.running_runs())
+    closed = client.get_run(run.info.run_id)
+    assert closed.info.status == "FAILED" and closed.data.tags["creditml.failure_reason"] == "process 1 was killed"
 
 
 def test_the_factory_refuses_an_unknown_scheme():

@@ -65,7 +65,17 @@ def test_run_review_promote_and_serve_through_a_postgres_backed_tracking_server(
                                                                                 monkeypatch):
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", "MLFLOW_TRACKING_URI": url}
+    # the governance service's database and key: shared by the training subprocess and this process
+    governance = {"CREDITML_GOVERNANCE_URL": f"sqlite:///{tmp_path / 'governance.db'}",
+                  "CREDITML_LEDGER_KEY": str(tmp_path / "ledger.key"), "CREDITML_HOME": str(tmp_path / "home")}
+    for key, value in governance.items():
+        monkeypatch.setenv(key, value)
+    from creditml.governance import connect
+    from tests.governed import people
+
+    staff = people(connect(governance["CREDITML_GOVERNANCE_URL"]))
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", "MLFLOW_TRACKING_URI": url,
+           **governance, "CREDITML_TOKEN": staff["dana"].token}
     server_log = open(tmp_path / "server.log", "w")
     server = subprocess.Popen(
         [str(BIN / "mlflow"), "server", "--backend-store-uri", postgres_url, "--default-artifact-root",
@@ -77,8 +87,9 @@ def test_run_review_promote_and_serve_through_a_postgres_backed_tracking_server(
         _wait_healthy(url, server, timeout=60)
         run = subprocess.run(
             [str(BIN / "creditml"), "run", str(PIPELINES / "credit_default.yaml"), "--dataset", str(small_world),
-             "--json", *[arg for s in SMALL_RUN for arg in ("--set", s)]],
-            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=150)
+             "--json", *[arg for s in SMALL_RUN + [f"tuning.storage=sqlite:///{tmp_path / 'optuna.db'}"]
+                         for arg in ("--set", s)]],
+            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
         assert run.returncode == 0, run.stderr[-3000:]
         summary = json.loads(run.stdout.strip().splitlines()[-1])
         assert summary["tracking_uri"] == url and summary["gates_passed"], summary
@@ -86,8 +97,10 @@ def test_run_review_promote_and_serve_through_a_postgres_backed_tracking_server(
         monkeypatch.setenv("MLFLOW_TRACKING_URI", url)
         tracking.configure(tmp_path / "mlruns")
         version = summary["version"]
-        promotion.review(MODEL, version, True, "Ada Reviewer", "scale-out end-to-end test")
-        assert promotion.promote(MODEL, version) is None
+        assert promotion.audit(MODEL)[0].payload["trainer"] == "dana"  # the run's signed-in identity
+        promotion.review(MODEL, version, True, staff["rui"].identity, "scale-out end-to-end test")
+        promotion.approve(MODEL, version, staff["ava"].identity)
+        assert promotion.promote(MODEL, version, staff["ava"].identity) is None
 
         model = mlflow.pyfunc.load_model(f"models:/{MODEL}@champion")
         record = mlflow.artifacts.load_dict(f"runs:/{summary['run_id']}/serving/example_record.json")

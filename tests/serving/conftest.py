@@ -2,8 +2,9 @@
 
 The three pipelines (credit default, intermediary fraud, collection cure) run on the
 small built-in world with small settings, in their own MLflow SQLite store; each version
-passes relaxed gates, is approved and promoted, exactly as ``creditml run`` / ``review``
-/ ``promote`` would do it. A pipeline that fails to train fails the serving tests: the
+passes relaxed gates, is trained by a signed-in data scientist, reviewed, approved and
+promoted by two other people, exactly as ``creditml run`` / ``review`` / ``approve`` /
+``promote`` do it. A pipeline that fails to train fails the serving tests: the
 fixture raises, it never skips.
 """
 
@@ -53,21 +54,29 @@ class ServingWorld:
     tracking_uri: str
     dataset_yaml: Path
     models: dict[str, Trained] = field(default_factory=dict)
+    people: dict = field(default_factory=dict)
 
     def model(self, task: str) -> Trained:
         return self.models[task]
 
 
-def train_and_promote(pipeline: Path, dataset_yaml: Path, overrides: list[str]) -> Trained:
+def govern(name: str, version: str, people: dict) -> None:
+    """Review, approve and promote ``version`` as two people other than its trainer."""
+    from creditml.registry.promotion import approve, promote, review
+
+    review(name, version, True, people["rui"].identity, "small-world model for the serving tests")
+    approve(name, version, people["ava"].identity, "serving tests")
+    promote(name, version, people["ava"].identity)
+
+
+def train_and_promote(pipeline: Path, dataset_yaml: Path, overrides: list[str], people: dict) -> Trained:
     from creditml.config import load_pipeline_config
-    from creditml.registry.promotion import promote, review
     from creditml.runner import run_pipeline
 
     cfg = load_pipeline_config(pipeline, overrides, dataset_yaml)
-    summary = run_pipeline(cfg)
-    assert summary.gates_passed, f"{pipeline.name}: the small-world model failed the relaxed gates: {summary.gate_reasons}"
-    review(summary.model_name, summary.version, True, "serving tests", "small-world model for the serving tests")
-    promote(summary.model_name, summary.version, by="serving tests")
+    summary = run_pipeline(cfg, trainer=people["dana"].identity)
+    assert summary.gates_passed, summary.gate_reasons
+    govern(summary.model_name, summary.version, people)
     return Trained(summary.task, summary.model_name, summary.version, summary.run_id, pipeline, overrides)
 
 
@@ -77,16 +86,20 @@ def serving_world(small_world, tmp_path_factory) -> ServingWorld:
     mp = pytest.MonkeyPatch()
     uri = f"sqlite:///{root / 'mlflow.db'}"
     mp.setenv("MLFLOW_TRACKING_URI", uri)
+    mp.setenv("CREDITML_HOME", str(root / "home"))
+    mp.delenv("CREDITML_TOKEN", raising=False)
     mp.chdir(root)
-    from creditml.registry import tracking
+    from creditml.registry import open_registry, tracking
+    from creditml.registry.governed import open_store
+    from tests.governed import people
 
     tracking.configure()
-    world = ServingWorld(root, uri, small_world)
+    world = ServingWorld(root, uri, small_world, people=people(open_store(open_registry())))
     overrides = SMALL + RELAXED_GATES + [f"tuning.storage=sqlite:///{root / 'optuna.db'}"]
     try:
         for task in WORLD_TASKS:
             world.models[task] = train_and_promote(PIPELINES / f"{task}.yaml", small_world,
-                                                   overrides + PER_TASK.get(task, []))
+                                                   overrides + PER_TASK.get(task, []), world.people)
         yield world
     finally:
         mp.undo()

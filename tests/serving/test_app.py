@@ -10,10 +10,10 @@ import pytest
 from fastapi.testclient import TestClient
 from mlflow.tracking import MlflowClient
 
-from creditml.registry.promotion import promote, review
+from creditml.registry.promotion import record_registration
 from creditml.serving.app import create_app
 from creditml.serving.champions import ChampionWatcher
-from tests.serving.conftest import records_of
+from tests.serving.conftest import govern, records_of
 
 RESULT_KEYS = {"instance_id", "probability", "score", "band", "reason_codes", "model_name", "model_version"}
 
@@ -36,7 +36,8 @@ def credit_record(serving_world, world_dataset, bundles):
 
 
 def test_health_and_models(client, serving_world):
-    assert client.get("/health").json() == {"status": "ok", "models": len(serving_world.models)}
+    assert client.get("/health").json() == {"status": "ok", "models": len(serving_world.models),
+                                            "champion_mismatch": []}
     models = {m["task"]: m for m in client.get("/v1/models").json()}
     credit = serving_world.models["credit_default"]
     assert models["credit_default"]["name"] == credit.name
@@ -117,15 +118,44 @@ def test_schema_of_a_task(client):
     assert "loans" in schema["properties"]["related"]["properties"]
 
 
-def _new_champion_version(name: str, version: str) -> str:
-    """Register the champion's artifact again as a new version and take it through review."""
+def _new_version(serving_world, name: str, version: str) -> str:
+    """Register the champion's artifact again as a new version, trained (as the ledger says) by dana."""
     client = MlflowClient()
     mv = client.get_model_version(name, version)
     new = client.create_model_version(name, mv.source, run_id=mv.run_id,
                                       tags={k: v for k, v in mv.tags.items() if not k.startswith("creditml.review")})
-    review(name, new.version, True, "serving tests", "same model, new version: tests the champion switch")
-    promote(name, str(new.version), by="serving tests")
+    record_registration(name, str(new.version), mv.run_id, serving_world.people["dana"].identity)
     return str(new.version)
+
+
+def _new_champion_version(serving_world, name: str, version: str) -> str:
+    new = _new_version(serving_world, name, version)
+    govern(name, new, serving_world.people)
+    return new
+
+
+def test_an_alias_moved_to_an_unapproved_version_is_not_served(serving_world, credit_record):
+    """Done-when: the previous champion keeps serving; /health reports the mismatch."""
+    trained = serving_world.model("credit_default")
+    watcher = ChampionWatcher(poll_seconds=0)
+    with TestClient(create_app(watcher)) as c:
+        served = next(m["version"] for m in c.get("/v1/models").json() if m["task"] == "credit_default")
+        rogue = _new_version(serving_world, trained.name, served)  # registered, never reviewed
+        client = MlflowClient()
+        client.set_registered_model_alias(trained.name, "champion", rogue)
+        try:
+            assert c.post("/v1/admin/reload").json()["changed"] == []
+            r = c.post("/v1/credit_default/score", json=credit_record[0])
+            assert r.status_code == 200 and r.json()["results"][0]["model_version"] == served
+            health = c.get("/health").json()
+            assert health["status"] == "champion mismatch"
+            (mismatch,) = health["champion_mismatch"]
+            assert (mismatch["model"], mismatch["alias"], mismatch["ledger"]) == (trained.name, rogue, served)
+            assert "the alias is refused" in mismatch["problem"]
+        finally:
+            client.set_registered_model_alias(trained.name, "champion", served)
+        assert c.post("/v1/admin/reload").json()["changed"] == []
+        assert c.get("/health").json()["champion_mismatch"] == []
 
 
 def test_champion_switch_without_dropping_requests(serving_world, credit_record):
@@ -148,7 +178,7 @@ def test_champion_switch_without_dropping_requests(serving_world, credit_record)
         worker = threading.Thread(target=hammer)
         worker.start()
         try:
-            new = _new_champion_version(trained.name, old)
+            new = _new_champion_version(serving_world, trained.name, old)
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline and (not versions or versions[-1] != new):
                 time.sleep(0.2)

@@ -59,6 +59,23 @@ DATASET_OPTION = typer.Option(None, "--dataset", help="another declared dataset 
 
 
 def _registry() -> None:
+    """Point at the tracking store and close what killed processes left RUNNING there."""
     from creditml.registry import tracking
+    from creditml.registry.recovery import recover
 
-    tracking.configure()
+    recover(tracking.configure())
+
+
+def _governance():
+    """The governance database beside the configured registry."""
+    from creditml.registry import open_registry, tracking
+    from creditml.registry.governed import open_store
+
+    return open_store(open_registry(tracking.configure()))
+
+
+def _signed_in(doing: str):
+    """The signed-in identity (CREDITML_TOKEN, else the `creditml login` file), or a refusal naming both."""
+    from creditml.governance import signed_in
+
+    return signed_in(_governance(), doing)

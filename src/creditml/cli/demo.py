@@ -25,11 +25,12 @@ def demo(
                                      help="the real Home Credit sample's dataset YAML (validated when the sample is "
                                           "there; CREDITML_SAMPLES says where)"),
 ) -> None:
-    """The whole flow on the built-in world: generate, validate, train, report, review, promote."""
+    """The whole flow on the built-in world: generate, validate, train as a data scientist, report, review,
+    approve and promote as two other people."""
     from creditml.config import load_dataset_config, load_pipeline_config
     from creditml.data import validate_dataset
     from creditml.data.synthetic import generate_world
-    from creditml.registry.promotion import promote as do_promote, review as do_review
+    from creditml.registry.promotion import approve as do_approve, promote as do_promote, review as do_review
     from creditml.runner import run_pipeline
 
     dataset_yaml = world / "dataset.yaml"
@@ -46,11 +47,13 @@ def demo(
         raise DataContractError(report_.problems, source=str(dataset_yaml))
     console.print(_table_summary(f"dataset {cfg.name}", report_.tables, cfg))
     _validate_home_credit(home_credit)
+    people = demo_people()
     results = []
     for name in DEMO_PIPELINES:
         pcfg = load_pipeline_config(Path("pipelines") / f"{name}.yaml", [f"tuning.n_trials={trials}"], dataset_yaml)
         with console.status(f"{name}: starting") as status:
-            summary = run_pipeline(pcfg, progress=lambda step, n=name: status.update(f"{n}: {step}"))
+            summary = run_pipeline(pcfg, progress=lambda step, n=name: status.update(f"{n}: {step}"),
+                                   trainer=people["demo-scientist"])
         path = None
         if summary.version:
             from creditml.registry.reports import write_report
@@ -59,9 +62,10 @@ def demo(
                 path = write_report(summary.model_name, summary.version,
                                     reports / f"{summary.model_name}-v{summary.version}.html")
             if summary.gates_passed:
-                do_review(summary.model_name, summary.version, True, "demo reviewer",
-                          "approved by make demo after reading the report")
-                do_promote(summary.model_name, summary.version, by="make demo")
+                do_review(summary.model_name, summary.version, True, people["demo-reviewer"],
+                          f"read {path}: approved by make demo")
+                do_approve(summary.model_name, summary.version, people["demo-approver"], "make demo")
+                do_promote(summary.model_name, summary.version, people["demo-approver"])
         results.append((summary, path))
         console.print(f"[green]{name}[/]: version {summary.version}, out-of-time AUC "
                       f"{summary.metrics['test']['auc']:.3f}")
@@ -104,6 +108,44 @@ def _validate_home_credit(dataset_yaml: Path) -> None:
                   highlight=False)
     for note in report.notes:
         console.print(f"  [yellow]note:[/] {note}", highlight=False)
+DEMO_PEOPLE = {"demo-scientist": ("data_scientist",), "demo-reviewer": ("reviewer",),
+               "demo-approver": ("approver",)}
+
+
+def demo_people() -> dict:
+    """The demo's data scientist, reviewer and approver, each signed in by a token kept in the demo's
+    local config (``CREDITML_HOME`` or ``.creditml-demo/``, mode 0600), never printed in full."""
+    import json
+    import os
+
+    from creditml.cli._app import _governance
+    from creditml.governance import (AuthError, IdentityError, authenticate_token, create_user, issue_token)
+
+    store = _governance()
+    home = Path(os.environ.get("CREDITML_HOME") or ".creditml-demo")
+    home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    saved_path = home / "demo-tokens.json"
+    saved = json.loads(saved_path.read_text()) if saved_path.exists() else {}
+    people = {}
+    for name, roles in DEMO_PEOPLE.items():
+        try:
+            people[name] = authenticate_token(store, saved[name])
+            continue
+        except (KeyError, AuthError):
+            pass
+        try:
+            create_user(store, name, roles)
+        except IdentityError:
+            pass  # created by an earlier demo whose token file is gone: issue a new token
+        saved[name] = issue_token(store, name, "make demo").token
+        people[name] = authenticate_token(store, saved[name])
+    fd = os.open(saved_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(saved, fh)
+    for name, identity in people.items():
+        console.print(f"signed in as [bold]{name}[/] ({', '.join(sorted(identity.roles))}), token "
+                      f"{saved[name][:16]}... in {saved_path}", highlight=False)
+    return people
 
 
 def _demo_serving(promoted, dataset_cfg, per_task: int = 2) -> None:

@@ -62,9 +62,13 @@ def run(
     from creditml.runner import run_pipeline
 
     cfg = load_pipeline_config(pipeline, set_, dataset)
+    trainer = _trainer(cfg.name)
+    if trainer is None and not json_out:
+        console.print("[yellow]not signed in[/]: the version will be recorded as trained by 'unverified' and can "
+                      "never be approved; sign in first (creditml login NAME, or CREDITML_TOKEN)")
     with console.status("starting") as status:
         summary = run_pipeline(cfg, progress=lambda step: status.update(f"{cfg.name}: {step}"),
-                               register=not no_register)
+                               register=not no_register, trainer=trainer)
     title = f"{summary.model_name} version {summary.version}" if summary.version else "not registered"
     table = Table(title=f"{cfg.name}: {title}", title_justify="left")
     for col in ("split", "AUC", "95% CI", "Gini", "KS", "PR-AUC", "Brier", "ECE"):
@@ -88,6 +92,22 @@ def run(
         print(summary.as_json())
 
 
+def _trainer(pipeline_name: str):
+    """The signed-in identity that trains, or None when nobody is signed in (a bad token is refused)."""
+    from creditml.governance import AuthError, current_token
+
+    if current_token() is None:
+        return None
+    from creditml.cli._app import _signed_in
+
+    actor = _signed_in(f"train pipeline {pipeline_name!r}")
+    if not (actor.has("data_scientist") or actor.has("service")):
+        raise AuthError(f"{actor.name} may not train pipeline {pipeline_name!r}: rule role: expected role "
+                        f"data_scientist or service, found roles: {', '.join(sorted(actor.roles)) or 'none'}; fix: "
+                        "ask an admin to grant data_scientist, or sign out to train an unverified experiment")
+    return actor
+
+
 @app.command("tune-worker")
 @handles_errors
 def tune_worker_command(
@@ -109,3 +129,16 @@ def tune_worker_command(
     console.print(f"[green]done[/]: {summary.trials} trial(s) by {summary.worker} (sampler seed "
                   f"{summary.sampler_seed}); study {summary.study_name} holds {summary.study_trials} finished "
                   f"trial(s), best validation AUC {best}", highlight=False)
+
+
+@app.command()
+@handles_errors
+def recover() -> None:
+    """Mark FAILED the runs and Optuna trials that killed processes left RUNNING (every run and registry command
+    does this first; this does only that)."""
+    from creditml.registry import tracking
+    from creditml.registry.recovery import recover as close_dead
+
+    runs, trials = close_dead(tracking.configure())
+    console.print(f"closed {len(runs)} run(s) and {trials} trial(s) left RUNNING by processes that died"
+                  + (f": {', '.join(runs)}" if runs else ""), highlight=False)

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from creditml.governance.errors import DecisionRefused
-from creditml.governance.records import (APPROVAL, CHAMPION_KINDS, PROMOTION, REVIEW, ROLLBACK, Identity,
-                                         LedgerEntry)
+from creditml.governance.records import (APPROVAL, CHAMPION_KINDS, PROMOTION, REGISTERED, REVIEW, ROLLBACK,
+                                         UNVERIFIED, Identity, LedgerEntry)
 
 Rows = Sequence[LedgerEntry]
 
@@ -64,6 +64,18 @@ def _require_other_than_trainer(ctx, actor, doing, version, trainer: str | None)
         _refuse(ctx, actor, doing, version, "four-eyes",
                 f"{actor.name} trained this version; expected someone other than the trainer",
                 "ask another reviewer/approver")
+
+
+def registration_of(rows: Rows, version: str) -> LedgerEntry | None:
+    """The ``registered`` entry of ``version``: who trained it, as the trusted record says."""
+    return next((r for r in rows if r.kind == REGISTERED and r.version == str(version)), None)
+
+
+def trainer_of(rows: Rows, version: str) -> str | None:
+    """The verified identity that trained ``version``; None when it is not recorded or was not signed in."""
+    entry = registration_of(rows, version)
+    trainer = entry.payload.get("trainer") if entry is not None else None
+    return None if not trainer or trainer == UNVERIFIED else str(trainer)
 
 
 def reviews_of(rows: Rows, version: str) -> list[LedgerEntry]:

@@ -23,7 +23,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from creditml.governance.errors import AuthError, IdentityError
-from creditml.governance.records import ROLES, Identity
+from creditml.governance.records import ROLES, UNVERIFIED, Identity
 from creditml.governance.store import GovernanceStore, api_tokens, user_roles, users
 
 TOKEN_PREFIX = "cmt_"
@@ -82,6 +82,9 @@ def create_user(store: GovernanceStore, name: str, roles: tuple[str, ...] | list
         raise IdentityError(
             f"user name {name!r} is not valid: expected 1-200 letters, digits, spaces or ._@'- "
             "starting with a letter or digit")
+    if name.lower() == UNVERIFIED:
+        raise IdentityError(f"user name {name!r} is reserved: it marks versions trained without a signed-in "
+                            "identity; choose another name")
     for role in roles:
         _check_role(role)
     if password is not None:
@@ -96,6 +99,17 @@ def create_user(store: GovernanceStore, name: str, roles: tuple[str, ...] | list
             return _identity(conn, user_id, name)
     except IntegrityError:
         raise IdentityError(f"user {name!r} already exists; choose another name or add roles with add_role") from None
+
+
+def create_first_admin(store: GovernanceStore, name: str, password: str | None = None) -> Identity:
+    """The bootstrap: create ``name`` as admin, only while the database holds no user at all."""
+    with store.engine.begin() as conn:  # BEGIN IMMEDIATE on SQLite: two bootstraps cannot both see zero users
+        existing = conn.execute(select(users.c.name).limit(3)).scalars().all()
+    if existing:
+        raise IdentityError(
+            f"init-admin refused for {name!r}: rule bootstrap-only: users already exist ({', '.join(existing)}...); "
+            "fix: ask an admin to run 'creditml users add NAME --role admin'")
+    return create_user(store, name, ("admin",), password)
 
 
 def add_role(store: GovernanceStore, name: str, role: str) -> Identity:
@@ -127,6 +141,11 @@ def disable_user(store: GovernanceStore, name: str) -> None:
     with store.engine.begin() as conn:
         row = _user_row(conn, name)
         conn.execute(update(users).where(users.c.id == row["id"]).values(disabled=True))
+
+
+def user_count(store: GovernanceStore) -> int:
+    with store.engine.begin() as conn:
+        return len(conn.execute(select(users.c.id)).all())
 
 
 def get_identity(store: GovernanceStore, name: str) -> Identity:

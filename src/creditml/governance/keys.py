@@ -152,12 +152,12 @@ def load_public_keys(path: str | Path) -> list[VerifyingKey]:
     return keys
 
 
-def trusted_keys_from_settings() -> list[VerifyingKey]:
+def trusted_keys_from_settings(root: Path = settings.DEFAULT_ROOT) -> list[VerifyingKey]:
     """The keys a verifier trusts: the public key file, else the private key's own public half."""
-    public = settings.public_key_path()
+    public = settings.public_key_path(root=root)
     if public.exists():
         return load_public_keys(public)
-    private = settings.key_path()
+    private = settings.key_path(root)
     if private.exists():
         return [SigningKey.load_or_create(private).verifying]
     raise LedgerKeyError(

@@ -13,9 +13,10 @@ from typing import Any
 
 ROLES = ("data_scientist", "reviewer", "approver", "admin", "service")
 
-REVIEW, APPROVAL, PROMOTION, ROLLBACK, FINDING, CONDITION = (
-    "review", "approval", "promotion", "rollback", "finding", "condition")
-KINDS = (REVIEW, APPROVAL, PROMOTION, ROLLBACK, FINDING, CONDITION)
+REGISTERED, REVIEW, APPROVAL, PROMOTION, ROLLBACK, FINDING, CONDITION = (
+    "registered", "review", "approval", "promotion", "rollback", "finding", "condition")
+KINDS = (REGISTERED, REVIEW, APPROVAL, PROMOTION, ROLLBACK, FINDING, CONDITION)
+UNVERIFIED = "unverified"  # the trainer recorded for a version trained without a signed-in identity
 CHAMPION_KINDS = (PROMOTION, ROLLBACK)  # the entries that decide who is champion
 GENESIS_HASH = "0" * 64  # prev_hash of a model's first entry
 

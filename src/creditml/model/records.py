@@ -239,3 +239,25 @@ def _unpivoted_rows(cfg: DatasetConfig, name: str, wide_rows: list[dict]) -> lis
 def parse_records(values) -> list[dict]:
     """Records from JSON strings or dicts (the pyfunc's ``record`` column)."""
     return [json.loads(v) if isinstance(v, (str, bytes)) else v for v in values]
+
+
+def mask_pii(cfg: DatasetConfig, target: str, record: dict) -> dict:
+    """A copy of ``record`` whose PII columns (declared ``pii:``) hold synthetic stand-ins.
+
+    For examples logged with a model (input examples, ``serving/example_record.json``):
+    PII is never a feature, so the score is unchanged, and no person's data leaves the
+    dataset. Text becomes ``masked-<column>-<n>``, numbers 0, anything else null.
+    """
+    def masked(table: str, row: dict, n: int) -> dict:
+        pii = set(cfg.tables[table].pii) if table in cfg.tables else set()
+        out = dict(row)
+        for column in pii & set(row):
+            value = row[column]
+            if value is None:
+                continue
+            out[column] = (f"masked-{column}-{n}" if isinstance(value, str) else
+                           0 if isinstance(value, (int, float)) and not isinstance(value, bool) else None)
+        return out
+
+    return {"instance": masked(target, record["instance"], 0),
+            "related": {t: [masked(t, r, i) for i, r in enumerate(rows)] for t, rows in record["related"].items()}}

@@ -10,6 +10,7 @@ data, so a run that was killed continues with the trials it already has.
 from __future__ import annotations
 
 import fnmatch
+import warnings
 import logging
 import os
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ import pandas as pd
 import xgboost as xgb
 from optuna_integration.xgboost import XGBoostPruningCallback
 
+from creditml.checkpoints import checkpoint
 from creditml.config import TuningSettings
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -116,6 +118,7 @@ def make_objective(dtrain: xgb.DMatrix, dvalid: xgb.DMatrix, settings: TuningSet
     def objective(trial: optuna.Trial) -> float:
         if worker:
             trial.set_user_attr("worker", worker)
+        checkpoint("tuning")
         params = {**fixed, **suggest(trial, settings, positive_rate)}
         if folds:
             return _cross_validated(trial, params, dtrain, folds, settings)
@@ -146,6 +149,16 @@ def _cross_validated(trial: optuna.Trial, params: dict, dtrain: xgb.DMatrix, fol
     return float(history["test-auc-mean"].iloc[best])
 
 
+def heartbeat_storage(url: str, settings: TuningSettings) -> optuna.storages.BaseStorage | str:
+    """An RDB storage whose running trials beat, so a killed process's trials can be failed."""
+    if "://" not in url:
+        return url
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)  # heartbeat: since 2.9
+    return optuna.storages.RDBStorage(url, heartbeat_interval=settings.heartbeat_seconds,
+                                      grace_period=settings.stale_after_seconds,
+                                      engine_kwargs={"pool_pre_ping": True})
+
+
 def tune(dtrain: xgb.DMatrix, dvalid: xgb.DMatrix, settings: TuningSettings, *, seed: int, storage: str,
          study_name: str, fixed: dict, on_trial: Callable[[int, int], None] | None = None,
          folds: Folds | None = None, fold_summary: list[dict] | None = None,
@@ -156,8 +169,9 @@ def tune(dtrain: xgb.DMatrix, dvalid: xgb.DMatrix, settings: TuningSettings, *, 
     (see :func:`make_objective`); ``fold_summary`` describes them in the study's attributes.
     """
     sampler = optuna.samplers.TPESampler(seed=seed)
-    study = optuna.create_study(study_name=study_name, storage=storage, direction="maximize",
-                                sampler=sampler, pruner=pruner(), load_if_exists=True)
+    study = optuna.create_study(study_name=study_name, storage=heartbeat_storage(storage, settings),
+                                direction="maximize", sampler=sampler, pruner=pruner(), load_if_exists=True)
+    optuna.storages.fail_stale_trials(study)  # trials of a killed run: FAIL, so they are not RUNNING forever
     study.set_user_attr("sampler_seed", seed)
     study.set_user_attr("objective", objective_name(len(folds or []), fold_kind))
     if fold_summary:

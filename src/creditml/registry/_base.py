@@ -29,13 +29,16 @@ class VersionInfo:
 
 
 class ModelRegistry(ABC):
-    """Registered models, their versions, tags, aliases, run artifacts and the audit trail.
+    """Registered models, their versions, tags, aliases and run artifacts.
+
+    Decisions (reviews, approvals, promotions, rollbacks) are not kept here: they are rows
+    of the governance ledger (``creditml.governance``); tags and aliases only mirror it.
 
     Contract (every implementation):
     - ``register_version`` creates the model on first use and returns versions "1", "2", ...
     - unknown models and versions raise :class:`RegistryError` naming what exists;
     - ``alias_version`` of an unset alias is ``None``; ``set_alias(name, alias, None)`` removes it;
-    - ``audit_entries`` returns entries in the order they were appended.
+    - ``running_runs`` lists runs still marked RUNNING; ``fail_run`` marks one FAILED with a reason tag.
     """
 
     uri: str
@@ -80,7 +83,18 @@ class ModelRegistry(ABC):
     def log_artifact(self, run_id: str, local_path: Path, artifact_dir: str) -> None: ...
 
     @abstractmethod
-    def audit_entries(self, name: str) -> list[dict]: ...
+    def run_metrics(self, run_id: str) -> dict[str, float]: ...
 
     @abstractmethod
-    def append_audit(self, name: str, entry: dict) -> None: ...
+    def model_tags(self, name: str) -> dict[str, str]: ...
+
+    @abstractmethod
+    def set_model_tags(self, name: str, tags: dict[str, str]) -> None: ...
+
+    @abstractmethod
+    def running_runs(self) -> list[tuple[str, dict[str, str]]]:
+        """``(run_id, tags)`` of every run still marked RUNNING."""
+
+    @abstractmethod
+    def fail_run(self, run_id: str, reason: str) -> None:
+        """Mark a run FAILED, with ``reason`` in the tag ``creditml.failure_reason``."""

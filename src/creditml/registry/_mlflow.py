@@ -1,13 +1,7 @@
-"""The MLflow model registry (SQLite, PostgreSQL or a tracking server), behind ``ModelRegistry``.
-
-The audit trail is one registered-model tag per entry (``creditml.audit.000001`` ...),
-so it lives wherever the registry lives and an entry is written in one call.
-"""
+"""The MLflow model registry (SQLite, PostgreSQL or a tracking server), behind ``ModelRegistry``."""
 
 from __future__ import annotations
 
-import json
-from datetime import datetime, timezone
 from pathlib import Path
 
 import mlflow
@@ -16,11 +10,7 @@ from mlflow.tracking import MlflowClient
 
 from creditml.registry._base import ModelRegistry, RegistryError, VersionInfo
 
-AUDIT_PREFIX = "creditml.audit."
-
-
-def now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+FAILURE_TAG = "creditml.failure_reason"
 
 
 class MlflowRegistry(ModelRegistry):
@@ -96,10 +86,26 @@ class MlflowRegistry(ModelRegistry):
     def log_artifact(self, run_id: str, local_path: Path, artifact_dir: str) -> None:
         self.client.log_artifact(run_id, str(local_path), artifact_dir)
 
-    def audit_entries(self, name: str) -> list[dict]:
-        tags = self.client.get_registered_model(name).tags
-        return [json.loads(tags[k]) for k in sorted(k for k in tags if k.startswith(AUDIT_PREFIX))]
+    def run_metrics(self, run_id: str) -> dict[str, float]:
+        return dict(self.client.get_run(run_id).data.metrics)
 
-    def append_audit(self, name: str, entry: dict) -> None:
-        number = len(self.audit_entries(name)) + 1
-        self.client.set_registered_model_tag(name, f"{AUDIT_PREFIX}{number:06d}", json.dumps({"at": now(), **entry}))
+    def model_tags(self, name: str) -> dict[str, str]:
+        self.require_model(name)
+        return dict(self.client.get_registered_model(name).tags)
+
+    def set_model_tags(self, name: str, tags: dict[str, str]) -> None:
+        for key, value in tags.items():
+            self.client.set_registered_model_tag(name, key, str(value))
+
+    def running_runs(self) -> list[tuple[str, dict[str, str]]]:
+        experiments = [e.experiment_id for e in self.client.search_experiments()]
+        found = []
+        for i in range(0, len(experiments), 50):
+            for run in self.client.search_runs(experiments[i:i + 50], "attributes.status = 'RUNNING'",
+                                               max_results=1000):
+                found.append((run.info.run_id, dict(run.data.tags)))
+        return found
+
+    def fail_run(self, run_id: str, reason: str) -> None:
+        self.client.set_tag(run_id, FAILURE_TAG, reason[:4900])
+        self.client.set_terminated(run_id, status="FAILED")

@@ -20,9 +20,12 @@ from creditml.modeling.plots import calibration_plot, figure_to_svg, lift_plot, 
 from creditml.modeling.train import TrainedModel
 from creditml.registry import open_registry, tracking
 from creditml.modeling.gates import GateDecision
-from creditml.registry.promotion import record_gates
+from creditml.registry.promotion import TRAINED_BY, record_gates, record_registration
 from creditml.model.bundle import ModelBundle, feature_skew
-from creditml.model.records import records_for
+from creditml.checkpoints import checkpoint
+from creditml.governance import Identity
+from creditml.governance.records import UNVERIFIED
+from creditml.model.records import mask_pii, records_for
 
 SHAP_TRAIN_SAMPLE = 2000
 SHAP_TEST_SAMPLE = 5000
@@ -45,11 +48,16 @@ def explain_sample(features: FeatureResult, seed: int) -> pd.DataFrame:
 
 def log_pipeline_run(cfg: PipelineConfig, dataset: Dataset, features: FeatureResult, trained: TrainedModel,
                      bundle: ModelBundle, bundle_dir, fingerprint: str, oracle: float | None,
-                     assessment: Assessment, decision: GateDecision, register: bool = True):
-    """Record the run; register the model; return (run_id, version, artifact URI)."""
+                     assessment: Assessment, decision: GateDecision, register: bool = True,
+                     trainer: Identity | None = None):
+    """Record the run; register the model; return (run_id, version, artifact URI).
+
+    ``trainer`` is the signed-in identity that trains (None: recorded as ``unverified``,
+    and such a version can never be approved)."""
     test_ids = list(trained.predictions.index[trained.predictions.split == "test"][:PARITY_INSTANCES])
     records = records_for(bundle.dataset, dataset.tables, bundle.task.target, test_ids, bundle.paths,
                           bundle.features_settings.graph, bundle.task.cutoff)
+    records = [mask_pii(bundle.dataset, bundle.task.target, r) for r in records]  # PII never a feature
     served_X = bundle.feature_matrix(records)
     served_all = bundle.score_matrix(served_X)
     offline = trained.predictions.loc[test_ids, "probability"].to_numpy(dtype=float)
@@ -71,8 +79,9 @@ def log_pipeline_run(cfg: PipelineConfig, dataset: Dataset, features: FeatureRes
     experiment = (cfg.registry.experiment if cfg.registry and cfg.registry.experiment else f"creditml/{cfg.task.name}")
     tags = {"creditml.task": cfg.task.name, "creditml.pipeline": cfg.name, "creditml.data_fingerprint": fingerprint,
             "creditml.code_version": code, "creditml.dataset": str(cfg.dataset),
-            "creditml.study": trained.tuning.study_name}
+            "creditml.study": trained.tuning.study_name, TRAINED_BY: trainer.name if trainer else UNVERIFIED}
     with tracking.pipeline_run(experiment, f"{cfg.name}", tags) as run:
+        checkpoint("run_started")
         tracking.log_config(cfg.model_dump(mode="json"))
         metrics = {}
         for split, m in trained.metrics.items():
@@ -103,6 +112,7 @@ def log_pipeline_run(cfg: PipelineConfig, dataset: Dataset, features: FeatureRes
             monotone_constraints=trained.monotone)
         tracking.log_text(summary.model_dump_json(indent=1), "tuning/summary.json")
         tracking.log_json({s: m.__dict__ for s, m in trained.metrics.items()}, "evaluation/metrics.json")
+        checkpoint("logging")
         predictions = trained.predictions.reset_index().rename(columns={trained.predictions.index.name or "index": "instance_id"})
         tracking.log_frame(predictions, "evaluation/predictions.parquet")
         tracking.log_text(figure_to_svg(calibration_plot(trained.metrics)), "evaluation/calibration.svg")
@@ -124,6 +134,8 @@ def log_pipeline_run(cfg: PipelineConfig, dataset: Dataset, features: FeatureRes
         run_id = run.info.run_id
         artifacts = run.info.artifact_uri
     version = ""
+    checkpoint("registration")
+    # registered only here, after the run closed FINISHED: every artifact above was written
     if register and cfg.registry:
         test = trained.metrics["test"]
         registry = open_registry()
@@ -131,6 +143,8 @@ def log_pipeline_run(cfg: PipelineConfig, dataset: Dataset, features: FeatureRes
             "run_id": run_id, "creditml.task": cfg.task.name, "creditml.data_fingerprint": fingerprint,
             "creditml.code_version": code, "test_auc": f"{test.auc:.4f}", "test_ks": f"{test.ks:.4f}",
             "validation_auc": f"{trained.metrics['validation'].auc:.4f}",
+            TRAINED_BY: trainer.name if trainer else UNVERIFIED,
         }, description=cfg.task.description)
+        record_registration(cfg.registry.model_name, version, run_id, trainer, registry)
         record_gates(cfg.registry.model_name, version, decision, registry)
     return run_id, version, artifacts

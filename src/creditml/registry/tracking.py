@@ -118,8 +118,10 @@ def _flatten(prefix: str, value, out: dict) -> None:
 @contextmanager
 def pipeline_run(experiment: str, run_name: str, tags: dict[str, str]):
     """A parent run that is deleted, not left half-written, if anything inside fails."""
+    from creditml.registry.recovery import process_tags
+
     exp = experiment_id(experiment)
-    run = mlflow.start_run(experiment_id=exp, run_name=run_name, tags=tags)
+    run = mlflow.start_run(experiment_id=exp, run_name=run_name, tags={**tags, **process_tags()})
     try:
         yield run
     except BaseException:

@@ -77,9 +77,10 @@ def open_study(storage_url: str, study_name: str, sampler: optuna.samplers.BaseS
         try:
             storage = optuna.storages.RDBStorage(storage_url, heartbeat_interval=30, grace_period=120,
                                                  engine_kwargs={"pool_pre_ping": True})
-            return optuna.create_study(study_name=study_name, storage=storage, direction="maximize",
-                                       sampler=sampler, load_if_exists=True,
-                                       pruner=pruner())
+            study = optuna.create_study(study_name=study_name, storage=storage, direction="maximize",
+                                        sampler=sampler, load_if_exists=True, pruner=pruner())
+            optuna.storages.fail_stale_trials(study)  # trials of a killed worker: FAIL, not RUNNING forever
+            return study
         except Exception as exc:  # sqlalchemy errors while another worker creates the same tables
             if attempt == attempts - 1:
                 raise CreditmlError(f"cannot open study {study_name!r} in {storage_url!r}: {exc}") from exc

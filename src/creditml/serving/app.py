@@ -116,7 +116,9 @@ def create_app(watcher: ChampionWatcher, link_store: LinkStore | None = None, st
     @app.get("/health", response_model=Health)
     def health() -> Health:
         models = watcher.models
-        return Health(status="ok" if models else "no models", models=len(models))
+        mismatch = list(watcher.mismatches)
+        status = ("champion mismatch" if mismatch else "ok") if models else "no models"
+        return Health(status=status, models=len(models), champion_mismatch=mismatch)
 
     @app.get("/v1/models", response_model=list[ModelInfo])
     def list_models() -> list[ModelInfo]:

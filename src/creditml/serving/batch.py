@@ -109,8 +109,9 @@ def score_file(model_uri: str, input: Path, out: Path, batch_size: int = 200, wi
     if bundle is None:
         from creditml.registry.loading import load_bundle, resolve_model_uri
 
-        bundle = load_bundle(model_uri)
+        # resolved first (``@champion`` through the ledger), then loaded by that version
         model_name, model_version = resolve_model_uri(model_uri)
+        bundle = load_bundle(f"models:/{model_name}/{model_version}" if model_name else model_uri)
     raw = read_records(Path(input))
     started = time.perf_counter()
     parts = []

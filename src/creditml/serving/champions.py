@@ -1,4 +1,8 @@
-"""Champions in memory: load ``models:/NAME@champion``, follow the alias when it moves.
+"""Champions in memory: load the version the ledger says is champion, follow it when it moves.
+
+The MLflow ``champion`` alias is only a mirror: a refresh asks the verified ledger
+(``registry.loading.champion_versions``); an alias that disagrees is refused, logged and
+kept in ``mismatches`` (``/health`` reports it), and the last approved model keeps serving.
 
 :class:`ChampionWatcher` keeps an immutable ``{task: ServedModel}`` mapping. A refresh
 loads every champion whose version changed *before* touching the mapping, then
@@ -66,6 +70,7 @@ class ChampionWatcher:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.last_error: str | None = None
+        self.mismatches: list[dict] = []
 
     @property
     def registry(self) -> ModelRegistry:
@@ -81,7 +86,10 @@ class ChampionWatcher:
         """Load champions that changed, then swap the mapping; return the tasks that changed."""
         with self._refresh_lock:
             current = self._models
-            wanted = champion_versions(self.registry, self.alias)
+            wanted, problems = champion_versions(self.registry)
+            self.mismatches = [p.describe() for p in problems]
+            for problem in problems:
+                log.error("refusing the %s alias of %s: %s", self.alias, problem.name, problem.problem)
             fresh: dict[str, ServedModel] = {}
             changed = []
             for name, (task, version, run_id) in wanted.items():
@@ -105,6 +113,11 @@ class ChampionWatcher:
                                           TaskRecordValidator(bundle.dataset, bundle.task))
                 changed.append(task)
                 log.info("serving %s version %s for task %s", name, version, task)
+            for task, old in current.items():
+                # a model whose ledger no longer verifies (or names no champion) keeps serving its last
+                # approved version rather than going dark; the problem is in mismatches and /health
+                if task not in fresh and any(p.name == old.name for p in problems):
+                    fresh[task] = old
             changed += [t for t in current if t not in fresh]
             self._models = fresh
             if changed:

@@ -80,6 +80,8 @@ class ModelInfo(BaseModel):
 class Health(BaseModel):
     status: str
     models: int
+    # models whose champion alias disagrees with the ledger (or whose ledger fails verification)
+    champion_mismatch: list[dict] = []
 
 
 class ReloadResult(BaseModel):
