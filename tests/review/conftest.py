@@ -10,14 +10,15 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-import mlflow
 import pytest
+from mlflow.tracking import MlflowClient
 
 from creditml.governance import GovernanceStore, Ledger, SigningKey, connect, create_user
-from creditml.registry import ModelRegistry, open_registry, tracking
+from creditml.registry import ModelRegistry, open_registry
 from creditml.review._decisions import TRAINED_BY_TAG
 
 MODEL = "creditml-test-workbench"
@@ -35,9 +36,10 @@ class People:
     identities: dict
 
 
-@pytest.fixture
-def people(tmp_path) -> People:
-    store = connect(f"sqlite:///{tmp_path / 'governance.db'}")
+@pytest.fixture(scope="session")
+def people(tmp_path_factory) -> People:
+    """One governance database for the session: every test works on its own model, so its ledger is its own."""
+    store = connect(f"sqlite:///{tmp_path_factory.mktemp('workbench-gov') / 'governance.db'}")
     key = SigningKey.generate()
     identities = {name: create_user(store, name, roles, password=PASSWORD) for name, roles in USERS.items()}
     yield People(store, Ledger(store, signing_key=key), key, identities)
@@ -47,25 +49,36 @@ def people(tmp_path) -> People:
 @dataclass
 class Placeholder:
     registry: ModelRegistry
-    new_version: object  # (trainer, gates="passed") -> version
+    model: str  # a fresh registered-model name per test
+    new_version: object  # (trainer="dana", gates="passed") -> version
+
+
+@pytest.fixture(scope="session")
+def placeholder_store(tmp_path_factory) -> tuple[str, str]:
+    """(tracking URI, experiment id) of one MLflow store shared by the placeholder tests."""
+    folder = tmp_path_factory.mktemp("workbench-mlflow")
+    uri = f"sqlite:///{folder / 'mlflow.db'}"
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    return uri, client.create_experiment("creditml/workbench-test", artifact_location=(folder / "artifacts").as_uri())
 
 
 @pytest.fixture
-def placeholder(tmp_path, monkeypatch) -> Placeholder:
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
-    monkeypatch.chdir(tmp_path)
-    tracking.configure(tmp_path / "mlruns")
-    registry = open_registry()
+def placeholder(placeholder_store) -> Placeholder:
+    uri, experiment = placeholder_store
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    registry = open_registry(uri)
+    model = f"{MODEL}-{uuid.uuid4().hex[:8]}"
 
     def new_version(trainer: str | None = "dana", gates: str = "passed") -> str:
-        with mlflow.start_run(experiment_id=tracking.experiment_id("creditml/test")) as run:
-            mlflow.log_text("placeholder model for workbench tests", "model/MLmodel")
+        run = client.create_run(experiment)
+        client.log_text(run.info.run_id, "placeholder model for workbench tests", "model/MLmodel")
+        client.set_terminated(run.info.run_id)
         tags = {"creditml.task": "credit_default", "test_auc": "0.7312", "test_ks": "0.3810", "creditml.gates": gates}
         if trainer:
             tags[TRAINED_BY_TAG] = trainer
-        return registry.register_version(MODEL, f"runs:/{run.info.run_id}/model", run.info.run_id, tags)
+        return registry.register_version(model, f"runs:/{run.info.run_id}/model", run.info.run_id, tags)
 
-    return Placeholder(registry, new_version)
+    return Placeholder(registry, model, new_version)
 
 
 def stub_report(store: ModelRegistry, model: str, version: str) -> str:

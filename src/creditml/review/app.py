@@ -138,11 +138,11 @@ def create_app(settings: ReviewSettings | None = None, *, registry: ModelRegistr
 
     # ------------------------------------------------------------------ rendering and identity
 
-    def page(template: str, status: int = 200, who: tuple[Session, Identity] | None = None, **ctx) -> HTMLResponse:
+    def page(template: str, code: int = 200, who: tuple[Session, Identity] | None = None, **ctx) -> HTMLResponse:
         session, identity = who if who else (None, None)
         html = _TEMPLATES.get_template(template).render(identity=identity, csrf=session.csrf if session else "",
                                                         **ctx)
-        return HTMLResponse(html, status_code=status)
+        return HTMLResponse(html, status_code=code)
 
     def signed_in(request: Request) -> tuple[Session, Identity] | None:
         session = sessions.find(request.cookies.get(SESSION_COOKIE))
@@ -251,12 +251,12 @@ def create_app(settings: ReviewSettings | None = None, *, registry: ModelRegistr
         who = viewer(request)
         return page("queue.html.j2", 200, who, items=review_queue(registry, ledger), models=registry.model_names())
 
-    def version_page(who, model: str, version: str, status: int = 200, error: str | None = None,
+    def version_page(who, model: str, version: str, code: int = 200, error: str | None = None,
                      notice: str | None = None, form: dict | None = None) -> HTMLResponse:
         identity = who[1]
         info = registry.get_version(model, version)
         rows = ledger.entries(model)
-        return page("version.html.j2", status, who, model=model, version=info.version, info=info, rows=rows,
+        return page("version.html.j2", code, who, model=model, version=info.version, info=info, rows=rows,
                     trainer=trainer_of(rows, info.tags, info.version), status=_status(rows, info),
                     findings=findings_of(rows, info.version), decision=latest_decision(rows, info.version),
                     can_decide=any(identity.has(r) for r in DECIDE_ROLES),
