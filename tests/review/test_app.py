@@ -203,6 +203,9 @@ def test_unknown_versions_bad_forms_and_headers(app, placeholder):
     bad = rita.post(f"{version_path(placeholder.model, v)}/decision", data={"csrf_token": CSRF.search(page.text)[1], "decision": "approve",
                                                          "comment": "ok", "next_review": "next spring"})
     assert bad.status_code == 400 and "next review date &#39;next spring&#39; is not a date" in bad.text
+    garbled = rita.post(f"{version_path(placeholder.model, v)}/decision", data={
+        "csrf_token": CSRF.search(page.text)[1], "decision": "approve", "comment": "ok", "based_on_seq": "latest"})
+    assert garbled.status_code == 400 and "the form is malformed (based_on_seq: " in garbled.text
     export = rita.post(f"{version_path(placeholder.model, v)}/export", data={"csrf_token": CSRF.search(page.text)[1]})
     assert export.status_code == 400 and "rule export-needs-decision" in export.text
     pdf = rita.get(f"{version_path(placeholder.model, v)}/review.pdf")

@@ -29,6 +29,7 @@ from urllib.parse import quote
 
 import jinja2
 from fastapi import FastAPI, Form, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from creditml.errors import CreditmlError
@@ -183,6 +184,14 @@ def create_app(settings: ReviewSettings | None = None, *, registry: ModelRegistr
     @app.exception_handler(_Refused)
     async def _refused(request: Request, exc: _Refused):
         return page("message.html.j2", exc.status, signed_in(request), heading="Refused", error=exc.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def _malformed(request: Request, exc: RequestValidationError):
+        fields = ", ".join(f"{'.'.join(str(p) for p in e.get('loc', ())[1:]) or 'form'}: {e.get('msg', '')}"
+                           for e in exc.errors())
+        return page("message.html.j2", 400, signed_in(request), heading="Refused",
+                    error=f"the form is malformed ({fields}); rule form: send the page's own form; fix: reload the "
+                          "page and submit again")
 
     @app.exception_handler(RegistryError)
     async def _unknown(request: Request, exc: RegistryError):
