@@ -225,3 +225,20 @@ def test_audit_view_shows_verification_and_catches_an_edit(app, placeholder, peo
                      {"m": placeholder.model})
     audit = rita.get(f"/models/{placeholder.model}/audit").text
     assert "fails verification: first bad entry is seq 1: content does not match its hash" in audit
+
+
+def test_export_without_chromium_says_how_to_install_it(placeholder, people, tmp_path):
+    settings = ReviewSettings(secret_path=tmp_path / "review-session.secret", warm_reports=False,
+                              chromium=str(tmp_path / "no-chromium"))
+    app = create_app(settings, registry=placeholder.registry, governance=people.store, ledger=people.ledger,
+                     reports=ReportCache(placeholder.registry, stub_report))
+    v = placeholder.new_version()
+    rita = sign_in(app, "rita")
+    token = csrf(rita, version_path(placeholder.model, v))
+    rita.post(f"{version_path(placeholder.model, v)}/decision", data={"csrf_token": token, "decision": "approve",
+                                                                      "comment": "fine"})
+    answer = rita.post(f"{version_path(placeholder.model, v)}/export", data={"csrf_token": token})
+    assert answer.status_code == 400
+    assert (f"PDF export needs chromium at &#39;{tmp_path / 'no-chromium'}&#39;, which does not exist; install it "
+            "(apt-get install chromium) or set CREDITML_CHROMIUM to its path") in answer.text
+    assert "creditml.review_pdf" not in placeholder.registry.get_version(placeholder.model, v).tags
