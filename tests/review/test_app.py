@@ -123,6 +123,7 @@ def test_reviewer_records_a_finding_and_approves_then_another_approves(app, plac
         "comment": "fit for purpose with the finding noted"})
     assert answer.status_code == 303
     assert "awaiting approval" in rita.get("/queue").text
+    assert "You wrote the latest approving review" in rita.get(version_path(placeholder.model, v)).text
     alex = sign_in(app, "alex")
     page = alex.get(version_path(placeholder.model, v)).text
     assert "Approving now records the approval (second pair of eyes)" in page

@@ -265,13 +265,17 @@ def create_app(settings: ReviewSettings | None = None, *, registry: ModelRegistr
         identity = who[1]
         info = registry.get_version(model, version)
         rows = ledger.entries(model)
+        latest = last_review(rows, info.version)
+        own_review = (latest is not None and latest.actor == identity.name
+                      and latest.payload.get("decision") == "approve")
         return page("version.html.j2", code, who, model=model, version=info.version, info=info, rows=rows,
                     trainer=trainer_of(rows, info.tags, info.version), status=_status(rows, info),
                     findings=findings_of(rows, info.version), decision=latest_decision(rows, info.version),
                     can_decide=any(identity.has(r) for r in DECIDE_ROLES),
                     step=decision_step(rows, info.version, identity, True), head_seq=rows[-1].seq if rows else 0,
                     pdf=_pdf_note(info.tags.get(PDF_TAG)), pdf_artifact=PDF_ARTIFACT, finding_types=FINDING_TYPES,
-                    severities=SEVERITIES, sections=report_sections(), form=form or {}, error=error, notice=notice)
+                    severities=SEVERITIES, sections=report_sections(), form=form or {}, error=error, notice=notice,
+                    own_review=own_review)
 
     @app.get("/models/{model}/versions/{version}")
     def version_view(request: Request, model: str, version: str, done: str = "", seq: int = 0):
