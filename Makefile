@@ -32,7 +32,11 @@ demo: install
 /usr/bin/chromium:
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 
-test: install-dev /usr/bin/chromium
+# pdftotext reads the workbench's exported review PDF back in its test
+/usr/bin/pdftotext:
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null
+
+test: install-dev /usr/bin/chromium /usr/bin/pdftotext
 	$(BIN)/python -m pytest -q
 
 clean:

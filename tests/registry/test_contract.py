@@ -7,6 +7,7 @@ Run against MLflow on SQLite (the embedded default) and on the machine's Postgre
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import mlflow
@@ -79,6 +80,8 @@ def test_versions_are_numbered_and_tagged(registry, backend):
     assert name in registry.model_names()
     info = registry.get_version(name, v1)
     assert info.run_id == run_id and info.tags["creditml.task"] == "credit_default"
+    registered = datetime.fromisoformat(info.created_at)
+    assert registered.tzinfo is not None and abs(datetime.now(timezone.utc) - registered) < timedelta(minutes=10)
     registry.set_version_tags(name, v1, {"creditml.gates": "passed"})
     assert registry.get_version(name, v1).tags["creditml.gates"] == "passed"
 

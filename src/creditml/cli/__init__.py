@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from typing import Optional
 
-from creditml.cli import data, pipeline, registry, serving, demo, users  # noqa: F401,E402  (they register commands)
+from creditml.cli import data, pipeline, registry, serving, demo, users, workbench  # noqa: F401,E402  (they register commands)
 from creditml.cli._app import app
 
 __all__ = ["app", "main"]

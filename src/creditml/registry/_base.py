@@ -26,6 +26,7 @@ class VersionInfo:
     run_id: str
     source: str  # the model URI the version was registered from
     tags: dict[str, str] = field(default_factory=dict)
+    created_at: str = ""  # when the version was registered, ISO 8601 UTC ("" if the backend does not say)
 
 
 class ModelRegistry(ABC):

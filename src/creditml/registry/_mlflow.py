@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from pathlib import Path
 
 import mlflow
@@ -54,7 +55,9 @@ class MlflowRegistry(ModelRegistry):
         except MlflowException:
             known = ", ".join(self.versions(name)) or "none"
             raise RegistryError(f"model {name!r} has no version {version}; versions: {known}") from None
-        return VersionInfo(name, str(mv.version), mv.run_id or "", mv.source or "", dict(mv.tags))
+        created = (datetime.fromtimestamp(mv.creation_timestamp / 1000, timezone.utc).isoformat(timespec="seconds")
+                   if mv.creation_timestamp else "")
+        return VersionInfo(name, str(mv.version), mv.run_id or "", mv.source or "", dict(mv.tags), created)
 
     def set_version_tags(self, name: str, version: str, tags: dict[str, str]) -> None:
         for key, value in tags.items():
