@@ -109,10 +109,10 @@ def test_a_decision_overtaken_by_another_is_not_written(placeholder, people):
     seen = people.ledger.head(placeholder.model)[0]  # alex opens the page here ...
     decide(placeholder.registry, people.ledger, placeholder.model, v, Identity("bo", frozenset({"reviewer"})), False,
            "found a leak", today=TODAY)  # ... while bo rejects
-    with pytest.raises(ConcurrentDecisionError, match=r"was decided on the ledger at seq 1, but another decision was "
-                                                      r"recorded first \(seq 2: review of version .* \(reject\) by bo"):
+    with pytest.raises(ConcurrentDecisionError, match=r"was decided on the ledger at seq 2, but another decision was "
+                                                      r"recorded first \(seq 3: review of version .* \(reject\) by bo"):
         _decide(placeholder, people, v, "alex", based_on_seq=seen)
-    assert len(people.ledger.entries(placeholder.model)) == 2
+    assert len(people.ledger.entries(placeholder.model)) == 3  # the registration, the review, the rejection
 
 
 def test_findings_are_signed_ledger_rows_refused_like_reviews(placeholder, people):
@@ -136,4 +136,4 @@ def test_findings_are_signed_ledger_rows_refused_like_reviews(placeholder, peopl
     with pytest.raises(DecisionRefused, match=r"rule trainer-known"):
         record_finding(placeholder.registry, people.ledger, placeholder.model, placeholder.new_version(trainer=None),
                        people.identities["rita"], "issue", "low", "who trained this?", "general")
-    assert len(people.ledger.entries(placeholder.model)) == 1
+    assert len(people.ledger.entries(placeholder.model)) == 2  # the registration and the finding
