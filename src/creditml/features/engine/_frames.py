@@ -7,6 +7,7 @@ values are plain integer operations; the categories are kept to decode outputs.
 
 from __future__ import annotations
 
+import threading
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -115,19 +116,21 @@ class Tables(Mapping):
 
 
 _CACHE: dict[int, tuple[weakref.ref, tuple[int, ...], Tables]] = {}
+_CACHE_LOCK = threading.Lock()  # served requests read and prune the cache from many threads at once
 
 
 def tables(es) -> Tables:
     """Polars copies of the dataframes of ``es``, converted once per dataframe object."""
     key = tuple(id(df) for df in es.dataframes)
-    cached = _CACHE.get(id(es))
-    if cached is not None and cached[0]() is es and cached[1] == key:
-        return cached[2]
-    out = Tables(es)
-    for stale in [k for k, v in _CACHE.items() if v[0]() is None]:
-        del _CACHE[stale]
-    _CACHE[id(es)] = (weakref.ref(es), key, out)
-    return out
+    with _CACHE_LOCK:
+        cached = _CACHE.get(id(es))
+        if cached is not None and cached[0]() is es and cached[1] == key:
+            return cached[2]
+        out = Tables(es)
+        for stale in [k for k, v in _CACHE.items() if v[0]() is None]:
+            del _CACHE[stale]
+        _CACHE[id(es)] = (weakref.ref(es), key, out)
+        return out
 
 
 def visible(frame: pl.DataFrame, table: Table) -> pl.DataFrame:
