@@ -11,5 +11,8 @@ of at most ``FEW_INSTANCES``), where Polars' fixed cost per operation would domi
 """
 
 from creditml.features.engine._api import calculate_feature_matrix
+from creditml.features.engine._served import (ServedMatrix, align_relationship, sort_like_woodwork,
+                                              type_like_woodwork)
 
-__all__ = ["calculate_feature_matrix"]
+__all__ = ["ServedMatrix", "align_relationship", "calculate_feature_matrix", "sort_like_woodwork",
+           "type_like_woodwork"]
