@@ -193,7 +193,7 @@ def test_a_body_over_the_limit_is_413_before_it_is_parsed(client, credit_record)
     (err,) = r.json()["detail"]
     assert err["type"] == "body_too_large" and f"at most {MAX_BODY_BYTES:,} bytes" in err["msg"]
     # streamed without a content-length: counted while it arrives
-    chunks = (b"[" + b"1," * 1_000_000 for _ in range(6))
+    chunks = (b"[" + b"1," * 1_000_000 for _ in range(MAX_BODY_BYTES // 2_000_001 + 2))
     r = client.post("/v1/credit_default/score", content=chunks, headers={"content-type": "application/json"})
     assert r.status_code == 413, r.text
 
