@@ -6,6 +6,10 @@ Per champion: single-request latency p50/p99 in process (``bundle.score`` of one
 record) and over HTTP on loopback (the REST server in a uvicorn subprocess), and batch
 throughput (instances/s scoring ``--batch`` records in one call). The record is the
 run's ``serving/example_record.json``; the batch repeats it under distinct instance ids.
+With ``--link-store URL`` (seeded by ``creditml links-load``) the server fills a fraud
+record's identifier group from the store, and the bench sends only the application's own
+rows and sightings, as a client does. Each line carries the machine's load average
+before and after (latency on a shared machine means little without it).
 Prints one JSON line per model with ``--json``.
 """
 
@@ -43,8 +47,18 @@ def _batch_of(record: dict, pk: str, n: int) -> list[dict]:
     return out
 
 
-def _start_server(port: int) -> subprocess.Popen:
-    env = dict(os.environ, CREDITML_POLL_SECONDS="0", CREDITML_LINKSTORE_URL="none",
+def _own_rows_only(record: dict, bundle) -> dict:
+    """The record as a client sends it to a server with a link store: no identifier group."""
+    graph, pk = bundle.features_settings.graph, bundle.index_name
+    me = record["instance"][pk]
+    related = dict(record.get("related") or {})
+    related[graph.table] = [r for r in related.get(graph.table, []) if r.get(graph.instance_column) == me]
+    related.pop(bundle.task.target, None)
+    return {**record, "related": related}
+
+
+def _start_server(port: int, link_store: str = "none") -> subprocess.Popen:
+    env = dict(os.environ, CREDITML_POLL_SECONDS="0", CREDITML_LINKSTORE_URL=link_store,
                PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
     return subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "creditml.serving.app:app_from_env",
                              "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
@@ -56,6 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="one JSON line per model")
     parser.add_argument("--requests", type=int, default=200, help="single requests per path")
     parser.add_argument("--batch", type=int, default=200, help="records in the throughput batch")
+    parser.add_argument("--link-store", default="none", help="the server's link store (fraud context)")
+    parser.add_argument("--tasks", nargs="*", help="only these tasks")
     args = parser.parse_args(argv)
 
     import httpx
@@ -69,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         print("no champion is registered; train and promote a model first", file=sys.stderr)
         return 2
     port = free_port()
-    server = _start_server(port)
+    server = _start_server(port, args.link_store)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
@@ -85,19 +101,26 @@ def main(argv: list[str] | None = None) -> int:
             time.sleep(0.5)
         http = httpx.Client(timeout=60)
         for name, (task, version, run_id) in champions.items():
+            if args.tasks and task not in args.tasks:
+                continue
             bundle = load_bundle(f"models:/{name}/{version}")
             record = json.loads(Path(open_registry().download_artifacts(run_id, "serving/example_record.json")).read_text())
+            sent = record
+            if args.link_store != "none" and bundle.features_settings.graph is not None:
+                sent = _own_rows_only(record, bundle)
+            load_before = os.getloadavg()
             bundle.score([record])  # warm-up
             local = []
             for _ in range(args.requests):
                 t = time.perf_counter()
                 bundle.score([record])
                 local.append(time.perf_counter() - t)
-            http.post(f"{base}/v1/{task}/score", json=record).raise_for_status()
+            for _ in range(5):  # the server compiles the model's plan on its first requests
+                http.post(f"{base}/v1/{task}/score", json=sent).raise_for_status()
             remote = []
             for _ in range(args.requests):
                 t = time.perf_counter()
-                http.post(f"{base}/v1/{task}/score", json=record).raise_for_status()
+                http.post(f"{base}/v1/{task}/score", json=sent).raise_for_status()
                 remote.append(time.perf_counter() - t)
             batch = _batch_of(record, bundle.index_name, args.batch)
             t = time.perf_counter()
@@ -106,7 +129,10 @@ def main(argv: list[str] | None = None) -> int:
             row = {"model": name, "version": version, "task": task, "engine": bundle.engine,
                    "features": len(bundle.features), "requests": args.requests,
                    "in_process": _percentiles(local), "http": _percentiles(remote),
-                   "batch_size": args.batch, "batch_instances_per_s": round(throughput, 1)}
+                   "batch_size": args.batch, "batch_instances_per_s": round(throughput, 1),
+                   "link_store": sent is not record,
+                   "load_before": [round(x, 2) for x in load_before],
+                   "load_after": [round(x, 2) for x in os.getloadavg()]}
             row["http_p99_under_50ms"] = row["http"]["p99_ms"] < 50
             if args.json:
                 print(json.dumps(row))
@@ -114,7 +140,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{name} v{version} ({bundle.engine} engine, {len(bundle.features)} features): "
                       f"in-process p50 {row['in_process']['p50_ms']} ms p99 {row['in_process']['p99_ms']} ms; "
                       f"HTTP p50 {row['http']['p50_ms']} ms p99 {row['http']['p99_ms']} ms; "
-                      f"batch {row['batch_instances_per_s']} instances/s")
+                      f"batch {row['batch_instances_per_s']} instances/s; load {row['load_before']} -> "
+                      f"{row['load_after']}")
     finally:
         server.terminate()
         try:

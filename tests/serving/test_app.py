@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+import json
+import re
 import threading
 import time
 
@@ -203,3 +205,74 @@ def test_loaded_champions_are_kept_out_of_the_garbage_collector(serving_world):
         assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
+
+
+# --------------------------------------------------------------------------- bounded input
+
+
+def test_a_body_over_the_limit_is_413_before_it_is_parsed(client, credit_record):
+    from creditml.serving.app import MAX_BODY_BYTES
+
+    big = b'{"instance": {"x": "' + b"a" * (MAX_BODY_BYTES + 10) + b'"}}'
+    r = client.post("/v1/credit_default/score", content=big, headers={"content-type": "application/json"})
+    assert r.status_code == 413, r.text
+    (err,) = r.json()["detail"]
+    assert err["type"] == "body_too_large" and f"at most {MAX_BODY_BYTES:,} bytes" in err["msg"]
+    # streamed without a content-length: counted while it arrives
+    chunks = (b"[" + b"1," * 1_000_000 for _ in range(MAX_BODY_BYTES // 2_000_001 + 2))
+    r = client.post("/v1/credit_default/score", content=chunks, headers={"content-type": "application/json"})
+    assert r.status_code == 413, r.text
+
+
+@pytest.mark.parametrize("depth", [20, 100_000])
+def test_deeply_nested_json_is_422_not_500(client, depth):
+    body = '{"instance": ' + "[" * depth + "]" * depth + "}"
+    (err,) = _errors(client.post("/v1/credit_default/score", content=body,
+                                 headers={"content-type": "application/json"}))
+    assert err["type"] == "json_too_deep" and "nested more than 8 levels" in err["msg"]
+
+
+def test_the_cutoff_must_be_an_iso_string(client, credit_record):
+    for bad in (12345, "12345", True):
+        errs = _errors(client.post("/v1/credit_default/score", json={**credit_record[0], "cutoff_time": bad}))
+        assert [e["loc"] for e in errs] == [["body", "cutoff_time"]], errs
+        assert "ISO 8601 date-time string" in errs[0]["msg"] and "2024-03-01T10:00:00" in errs[0]["msg"]
+    record = {**credit_record[0], "instance": {**credit_record[0]["instance"], "applied_at": 1709287200}}
+    errs = _errors(client.post("/v1/credit_default/score", json=record))
+    assert any(e["loc"] == ["body", "instance", "applied_at"] and "found int 1709287200" in e["msg"] for e in errs)
+
+
+def test_amounts_must_be_finite_and_plausible(client, credit_record):
+    record = {**credit_record[0], "instance": {**credit_record[0]["instance"], "amount_requested": 1e308}}
+    (err,) = _errors(client.post("/v1/credit_default/score", json=record))
+    assert err["loc"] == ["body", "instance", "amount_requested"]
+    assert "finite number between -1e+15 and 1e+15" in err["msg"] and "found 1e+308" in err["msg"]
+    for literal in (b"NaN", b"Infinity", b"-Infinity"):
+        body = json.dumps(record).replace("1e+308", "LITERAL").encode().replace(b"LITERAL", literal)
+        (err,) = _errors(client.post("/v1/credit_default/score", content=body,
+                                     headers={"content-type": "application/json"}))
+        assert err["loc"] == ["body", "instance", "amount_requested"], err
+
+
+def test_a_feature_beyond_float32_is_named_not_passed_to_xgboost(bundles, world_dataset, credit_record):
+    from creditml.model.bundle import InputOutOfRange
+
+    bundle = bundles["credit_default"]
+    X = bundle.feature_matrix(credit_record[:1])
+    name = next(f for f in bundle.features if f not in bundle.categories)
+    X[name] = 1e300
+    with pytest.raises(InputOutOfRange, match=rf"feature '{re.escape(name)}' of instance .* is 1e\+300, beyond the "
+                                              r"largest number the model reads"):
+        bundle.score_matrix(X)
+
+
+def test_scoring_failures_do_not_show_library_messages(client, credit_record, monkeypatch):
+    from creditml.model.bundle import ModelBundle
+
+    def broken(self, records):
+        raise ValueError("Check failed: valid: Input data contains `inf` (an XGBoost internal)")
+
+    monkeypatch.setattr(ModelBundle, "score", broken)
+    (err,) = _errors(client.post("/v1/credit_default/score", json=credit_record[0]))
+    assert err["type"] == "scoring_failed" and "Check failed" not in err["msg"] and "XGBoost" not in err["msg"]
+    assert re.search(r"could not be scored by .* \(error [0-9a-f]{12} in the server log\)", err["msg"])

@@ -36,3 +36,46 @@ def test_no_server_errors(app):
     assert {f"{op.method.upper()} {op.path}" for op in operations} >= {"POST /v1/{task}/score", "GET /v1/models"}
     for operation in operations:
         _fuzz(operation)
+
+
+# bodies a generator from the spec does not reach: each must be refused with a 4xx naming why
+HOSTILE = {
+    "nested 100,000 deep": ('{"instance": ' + "[" * 100_000 + "]" * 100_000 + "}", 422),
+    "nested 30 deep": ('{"records": [{"instance": {"a": ' + "{\"b\": " * 30 + "1" + "}" * 30 + "}}]}", 422),
+    "20 MB": ('{"instance": {"note": "' + "x" * (20 * 1024 * 1024) + '"}}', 413),
+    "cutoff as an integer": ('{"instance": {"application_id": 1, "applied_at": "2024-03-01T10:00:00"}, '
+                             '"cutoff_time": 12345}', 422),
+    "amount 1e308": ('{"instance": {"application_id": 1, "applied_at": "2024-03-01T10:00:00", '
+                     '"amount_requested": 1e308}}', 422),
+    "amount NaN": ('{"instance": {"application_id": 1, "applied_at": "2024-03-01T10:00:00", '
+                   '"amount_requested": NaN}}', 422),
+    "time as a number in a related row": ('{"instance": {"application_id": 1, "applied_at": "2024-03-01T10:00:00"}, '
+                                          '"related": {"loans": [{"loan_id": 1, "disbursed_at": 99}]}}', 422),
+    "not UTF-8": (b'{"instance": "\xff\xfe"}', 422),
+}
+
+
+@pytest.mark.parametrize("name", list(HOSTILE))
+def test_hostile_bodies_are_refused_without_a_server_error(app, name):
+    from fastapi.testclient import TestClient
+
+    body, status = HOSTILE[name]
+    with TestClient(app) as client:
+        r = client.post("/v1/credit_default/score", content=body, headers={"content-type": "application/json"})
+    assert r.status_code == status, r.text[:500]
+    assert r.json()["detail"][0]["msg"]
+
+
+def test_spec_cases_with_hostile_values_are_not_server_errors(app):
+    """The same values as schemathesis cases of the published operation (its checks, its client)."""
+    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+    operation = next(r.ok() for r in schema.get_all_operations() if r.ok().path == "/v1/{task}/score")
+    instance = {"application_id": 1, "applied_at": "2024-03-01T10:00:00"}
+    bodies = [{"instance": instance, "cutoff_time": 12345},
+              {"instance": {**instance, "amount_requested": 1e308}},
+              {"instance": {**instance, "amount_requested": -1e300}},
+              {"records": [{"instance": instance, "related": {"loans": [{"loan_id": 1, "disbursed_at": 1e12}]}}]},
+              {"instance": {"a": {"b": {"c": {"d": {"e": {"f": {"g": {"h": {"i": 1}}}}}}}}}}]
+    for body in bodies:
+        case = operation.Case(path_parameters={"task": "credit_default"}, body=body, media_type="application/json")
+        case.call_and_validate(checks=[not_a_server_error])

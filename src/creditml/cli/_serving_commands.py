@@ -8,8 +8,14 @@ from creditml.errors import CreditmlError
 
 
 def serve(host: str = "127.0.0.1", port: int = 8000, poll_seconds: float = 30.0,
-          link_store_url: str | None = None) -> None:
-    """Run the REST server with uvicorn until interrupted (blocks)."""
+          link_store_url: str | None = None, workers: int = 1) -> None:
+    """Run the REST server with uvicorn until interrupted (blocks).
+
+    ``workers`` > 1 starts that many processes (uvicorn's workers), each building the app
+    with ``app_from_env`` from the same settings passed through the environment.
+    """
+    import os
+
     import uvicorn
 
     from creditml.registry import tracking
@@ -19,8 +25,15 @@ def serve(host: str = "127.0.0.1", port: int = 8000, poll_seconds: float = 30.0,
 
     if poll_seconds < 0:
         raise CreditmlError(f"--poll-seconds must be 0 (no polling) or more, got {poll_seconds}")
+    if workers < 1:
+        raise CreditmlError(f"--workers must be 1 or more, got {workers}")
     tracking.configure()
     url = link_store_url or DEFAULT_URL
+    if workers > 1:
+        os.environ.update({"CREDITML_POLL_SECONDS": str(poll_seconds), "CREDITML_LINKSTORE_URL": url})
+        uvicorn.run("creditml.serving.app:app_from_env", factory=True, host=host, port=port, workers=workers,
+                    log_level="info")
+        return
     store = None if url.lower() == "none" else LinkStore(url)
     app = create_app(ChampionWatcher(poll_seconds=poll_seconds), store)
     uvicorn.run(app, host=host, port=port, log_level="info")

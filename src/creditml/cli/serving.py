@@ -19,11 +19,13 @@ def serve(
     link_store: Optional[str] = typer.Option(
         None, "--link-store", help="SQLAlchemy URL of the fraud link store (default sqlite:///mlruns/linkstore.db; "
                                    "'none' = off)"),
+    workers: int = typer.Option(1, "--workers", help="server processes, each with its own copy of the champions "
+                                                     "(one per core scales scoring; see docs/serving.md)"),
 ) -> None:
     """Serve every champion over REST (POST /v1/{task}/score); follows the champion alias."""
     from creditml.cli._serving_commands import serve as run_server
 
-    run_server(host, port, poll_seconds, link_store)
+    run_server(host, port, poll_seconds, link_store, workers)
 
 
 @app.command("score")

@@ -73,6 +73,22 @@ def _secondary_time_index(spec, kept: list[str]) -> dict[str, list[str]]:
     return out
 
 
+def declared_columns(spec, frame: pd.DataFrame, drop: set[str]) -> tuple[list[str], dict, dict, dict]:
+    """What :func:`build_entityset` gives woodwork for one table: the kept columns, their
+    logical types, semantic tags and secondary time index (the served fast path reuses it)."""
+    kept = [c for c in frame.columns if c not in drop]
+    sti = _secondary_time_index(spec, kept)
+    # a when-known column that guards nothing kept is not needed either
+    orphan_times = set(spec.secondary_time_index) - set(sti)
+    kept = [c for c in kept if c not in orphan_times or c == spec.time_index]
+    types = {}
+    for col in kept:
+        ctype = spec.columns[col].type if col in spec.columns else "id"
+        types[col] = LOGICAL_TYPES[ctype] if ctype in LOGICAL_TYPES else _key_type(frame[col])
+    tags = {c: {spec.columns[c].role} for c in kept if c in spec.columns and spec.columns[c].role}
+    return kept, types, tags, sti
+
+
 def build_entityset(dataset: Dataset, ignore: dict[str, list[str]] | None = None) -> ft.EntitySet:
     """Turn a validated dataset into an EntitySet with time indexes and relationships."""
     cfg = dataset.config
@@ -84,19 +100,7 @@ def build_entityset(dataset: Dataset, ignore: dict[str, list[str]] | None = None
         if name in nullable_parents:
             # woodwork gives a child key its parent key's type: an integer key with gaps needs a nullable parent
             frame = frame.assign(**{spec.primary_key: frame[spec.primary_key].astype("Int64")})
-        kept = [c for c in frame.columns if c not in drop[name]]
-        sti = _secondary_time_index(spec, kept)
-        # a when-known column that guards nothing kept is not needed either
-        orphan_times = set(spec.secondary_time_index) - set(sti)
-        kept = [c for c in kept if c not in orphan_times or c == spec.time_index]
-        types = {}
-        for col in kept:
-            ctype = spec.columns[col].type if col in spec.columns else "id"
-            if ctype in LOGICAL_TYPES:
-                types[col] = LOGICAL_TYPES[ctype]
-            else:
-                types[col] = _key_type(frame[col])
-        tags = {c: {spec.columns[c].role} for c in kept if c in spec.columns and spec.columns[c].role}
+        kept, types, tags, sti = declared_columns(spec, frame, drop[name])
         for label in cfg.labels.values():  # late-known history of other rows, never the row's own feature
             if label.table == name and label.column in kept:
                 tags.setdefault(label.column, set()).add("label")

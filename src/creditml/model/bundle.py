@@ -19,7 +19,7 @@ import xgboost as xgb
 from creditml.config import DatasetConfig, FeatureSettings, ScoringSettings, TaskSpec
 from creditml.data import Dataset
 import creditml.features.primitives  # noqa: F401  featuretools finds custom primitives only once imported
-from creditml.features.inputs import model_inputs
+from creditml.features.inputs import ServedInputs
 from creditml.model.reasons import top_risk_contributors
 from creditml.model.paths import feature_paths
 from creditml.model.frame import feature_types, model_matrix, positional_names
@@ -28,6 +28,12 @@ from creditml.model.records import tables_from_records
 
 OUTPUT_COLUMNS = ["instance_id", "probability", "score", "band", "reason_codes"]
 SKEW_RTOL = 1e-9  # the engine's chunked and one-instance paths may differ in the last bits of a float
+FLOAT32_MAX = float(np.finfo(np.float32).max)  # XGBoost reads its input as float32
+
+
+class InputOutOfRange(ValueError):
+    """A model input computed from a record is infinite or beyond what XGBoost can read."""
+
 SINGLE_THREAD_ROWS = 64  # up to this many rows are scored on one thread
 
 
@@ -46,6 +52,7 @@ class ModelBundle:
     engine: str = "fast"
     key_kinds: dict[str, dict[str, str]] = field(default_factory=dict)  # id columns: "int" or "str"
     _single: tuple | None = field(default=None, init=False, repr=False, compare=False)
+    _served: ServedInputs | None = field(default=None, init=False, repr=False, compare=False)
 
     # ------------------------------------------------------------------ persistence
     def save(self, folder: Path) -> Path:
@@ -103,14 +110,23 @@ class ModelBundle:
         cutoff = self.cutoff_times(records)
         key_type = tables[self.task.target][self.index_name].dtype
         cutoff[self.index_name] = cutoff[self.index_name].astype(key_type)
-        return model_inputs(dataset, self.task.target, cutoff, self.definitions, self.features_settings,
-                            engine=self.engine)
+        return self.served_inputs(dataset, cutoff)
+
+    @property
+    def served_inputs(self) -> ServedInputs:
+        """``model_inputs`` with the model's plan compiled once (built on first use)."""
+        served = self._served
+        if served is None or served.definitions is not self.definitions:
+            served = self._served = ServedInputs(self.dataset, self.task.target, self.definitions,
+                                                 self.features_settings, self.engine)
+        return served
 
     def margins(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """Margin and per-feature contributions (XGBoost's exact TreeSHAP; last column = bias)."""
         # a few rows on one thread: waking OpenMP's pool costs more than the trees (~12 ms a request)
         nthread = 1 if len(X) <= SINGLE_THREAD_ROWS else 0
         block = np.ascontiguousarray(model_matrix(X, self.features, self.categories))
+        self._check_range(X, block)
         dm = xgb.DMatrix(block, feature_names=positional_names(self.features),
                          feature_types=feature_types(self.features, self.categories), enable_categorical=True,
                          nthread=nthread)
@@ -120,6 +136,16 @@ class ModelBundle:
         # the margin as XGBoost sums it, so served and offline probabilities are the same number
         margin = booster.predict(dm, output_margin=True, iteration_range=rng)
         return margin.astype("float64"), contribs
+
+    def _check_range(self, X: pd.DataFrame, block: np.ndarray) -> None:
+        bad = np.abs(block) > FLOAT32_MAX  # inf too; NaN compares False (missing is fine)
+        if bad.any():
+            row, col = (int(v[0]) for v in np.nonzero(bad))
+            instance = X.index[row].item() if hasattr(X.index[row], "item") else X.index[row]
+            raise InputOutOfRange(
+                f"feature {self.features[col]!r} of instance {instance!r} is {float(block[row, col]):g}, beyond the "
+                f"largest number the model reads ({FLOAT32_MAX:.3g}); check the amounts it is computed from "
+                f"(a tiny denominator or a huge amount)")
 
     def _single_thread_booster(self) -> xgb.Booster:
         if self._single is None or self._single[0] is not self.booster:
@@ -137,11 +163,12 @@ class ModelBundle:
         else:
             proba_bad = proba
         scores = scale.score(proba_bad)
-        reasons = [json.dumps(self.reason_codes(row, X.iloc[i])) for i, row in enumerate(contribs[:, :-1])]
+        # only the top features' values are read: a whole row as a Series costs more than the trees
+        reasons = [json.dumps(self.reason_codes(row, _Row(X, i))) for i, row in enumerate(contribs[:, :-1])]
         return pd.DataFrame({"instance_id": X.index.values, "probability": proba, "score": np.round(scores, 1),
                              "band": scale.band(scores), "reason_codes": reasons})
 
-    def reason_codes(self, contributions: np.ndarray, values: pd.Series) -> list[dict]:
+    def reason_codes(self, contributions: np.ndarray, values) -> list[dict]:
         """The features that pushed this instance's score down most (its risk up), strongest first."""
         out = []
         for name, contribution in top_risk_contributors(contributions, self.features, self.scoring.reason_codes):
@@ -183,3 +210,13 @@ def feature_skew(offline: pd.Series, served: pd.Series, limit: int = 5) -> list[
             if len(out) == limit:
                 break
     return out
+class _Row:
+    """``values.get(name)`` of row ``i`` of a frame without building the row."""
+
+    def __init__(self, frame: pd.DataFrame, i: int):
+        self.frame, self.i = frame, i
+
+    def get(self, name):
+        if name not in self.frame.columns:
+            return None
+        return self.frame.iat[self.i, self.frame.columns.get_loc(name)]

@@ -25,36 +25,55 @@ def _float_column(s: pd.Series) -> np.ndarray:
         return s.to_numpy(dtype="float64", na_value=np.nan)
     if isinstance(s.dtype, np.dtype) and s.dtype.kind in "iuf":
         return s.to_numpy(dtype="float64")
+    if isinstance(s.dtype, (pd.Int64Dtype, pd.Float64Dtype)):  # a nullable count: pd.NA is missing
+        return s.to_numpy(dtype="float64", na_value=np.nan)
     return pd.to_numeric(s, errors="coerce").astype("float64").to_numpy()
+
+
+_LOOKUPS: dict[tuple[int, int], tuple] = {}
+
+
+def _level_lookup(dtype: pd.CategoricalDtype, levels: list[str]) -> np.ndarray:
+    """Training-level position of each of the dtype's categories (as strings), -1 appended for
+    missing; kept per (dtype, levels) object, which a served model reuses on every request."""
+    key = (id(dtype), id(levels))
+    found = _LOOKUPS.get(key)
+    if found is not None and found[0] is dtype and found[1] is levels:
+        return found[2]
+    own = np.array([str(c) for c in dtype.categories], dtype=object)
+    lookup = np.append(pd.Index(levels).get_indexer(own) if len(own) else np.empty(0, dtype=np.intp), -1)
+    if len(_LOOKUPS) > 4096:
+        _LOOKUPS.clear()
+    _LOOKUPS[key] = (dtype, levels, lookup)
+    return lookup
 
 
 def _category_codes(s: pd.Series, levels: list[str]) -> np.ndarray:
     """Positions of the values (as strings) among the training levels; -1 when missing or unseen."""
     if isinstance(s.dtype, pd.CategoricalDtype):
         # map each of the column's own categories once, then its codes through that map
-        own = np.array([str(c) for c in s.dtype.categories], dtype=object)
-        lookup = np.append(pd.Index(levels).get_indexer(own) if len(own) else np.empty(0, dtype=np.intp), -1)
-        return lookup[s.cat.codes.to_numpy()]
+        return _level_lookup(s.dtype, levels)[s.cat.codes.to_numpy()]
     values = s.astype(object).where(s.notna(), None).map(lambda v: None if v is None else str(v))
     return pd.Categorical(values, categories=levels).codes
 
 
 def model_matrix(X: pd.DataFrame, features: list[str], categories: dict[str, list[str]]) -> np.ndarray:
     """:func:`model_frame` as one float block: categoricals as their training-level codes, NaN if missing."""
-    missing = [f for f in features if f not in X.columns]
-    if missing:
+    positions = X.columns.get_indexer(features)
+    if (positions < 0).any():
+        missing = [f for f, i in zip(features, positions) if i < 0]
         raise KeyError(f"feature matrix lacks {len(missing)} model feature(s), e.g. {missing[:3]}")
     out = np.empty((len(X), len(features)), dtype="float64", order="F")
-    dtypes = X.dtypes
-    plain = [i for i, name in enumerate(features)
-             if name not in categories and isinstance(dtypes[name], np.dtype) and dtypes[name].kind in "iufb"]
-    if plain:  # numpy-typed numeric columns (nearly all of them) in one conversion
-        out[:, plain] = X[[features[i] for i in plain]].to_numpy(dtype="float64")
+    dtypes = list(X.dtypes)
+    plain = [i for i, (name, j) in enumerate(zip(features, positions))
+             if name not in categories and isinstance(dtypes[j], np.dtype) and dtypes[j].kind in "iufb"]
+    if plain:  # numpy-typed numeric columns (nearly all of them) in one conversion, by position
+        out[:, plain] = X.iloc[:, positions[plain]].to_numpy(dtype="float64")
     done = set(plain)
     for i, name in enumerate(features):
         if i in done:
             continue
-        s = X[name]
+        s = X.iloc[:, positions[i]]
         if name in categories:
             codes = _category_codes(s, categories[name])
             out[:, i] = np.where(codes < 0, np.nan, codes)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import uuid
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
@@ -24,6 +25,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from creditml.model.bundle import InputOutOfRange
 from creditml.serving.linkstore import LinkStore
 from creditml.serving.schemas import (
     Health, MessageBody, ModelInfo, RecordErrors, ReloadResult, ScoreBatch, ScoreResponse, ValidationErrorBody,
@@ -39,11 +41,75 @@ _REQUEST_BODY = {
                                                           {"$ref": "#/components/schemas/RecordIn"}]}}},
 }
 _ERRORS = {404: {"model": MessageBody, "description": "unknown task"},
+           413: {"model": ValidationErrorBody, "description": "the body is longer than the server accepts"},
            422: {"model": ValidationErrorBody, "description": "the body breaks the task's record contract"}}
+
+
+# a fraud record that carries its own identifier group (no link store) runs to a few MB
+MAX_BODY_BYTES = int(os.environ.get("CREDITML_MAX_BODY_BYTES", 16 * 1024 * 1024))
+MAX_DEPTH = 8  # a batch body is 6 deep ({records: [{related: {table: [{column: value}]}}]})
 
 
 class ScoringError(Exception):
     """Input that passed validation but cannot be scored (reported as 422, never 500)."""
+
+
+class BodyTooLarge(Exception):
+    def __init__(self, size: int | None):
+        self.size = size
+        found = f"{size:,} bytes" if size is not None else f"more than {MAX_BODY_BYTES:,} bytes"
+        super().__init__(f"the body is {found}; at most {MAX_BODY_BYTES:,} bytes are accepted "
+                         "(CREDITML_MAX_BODY_BYTES); send fewer records per request, or score files with "
+                         "`creditml score`")
+
+
+async def read_body(request: Request) -> bytes:
+    """The request body, refused (413) as soon as it is longer than ``MAX_BODY_BYTES``."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise BodyTooLarge(int(declared))
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise BodyTooLarge(None)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def parse_json(raw: bytes):
+    """The JSON of a body, or RecordErrors: not JSON, or nested deeper than a record can be."""
+    try:
+        payload = json.loads(raw) if raw else None
+    except RecursionError:
+        payload = None
+        depth = MAX_DEPTH + 1
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise RecordErrors([{"loc": ["body"], "msg": f"the body is not valid JSON: {exc}",
+                             "type": "json_invalid"}]) from None
+    else:
+        depth = _depth(payload, MAX_DEPTH + 1)
+    if depth > MAX_DEPTH:
+        raise RecordErrors([{"loc": ["body"], "msg": f"the JSON is nested more than {MAX_DEPTH} levels deep; a "
+                             "record's values are plain numbers, strings, booleans or null (GET /v1/TASK/schema)",
+                             "type": "json_too_deep"}])
+    return payload
+
+
+def _depth(value, limit: int) -> int:
+    """Nesting depth of containers, counted up to ``limit`` (iterative: no recursion to exhaust)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict):
+            item = item.values()
+        elif not isinstance(item, list):
+            continue
+        deepest = max(deepest, level)
+        if deepest >= limit:
+            return deepest
+        stack.extend((child, level + 1) for child in item if isinstance(child, (dict, list)))
+    return deepest
 
 
 def score_records(served: ServedModel, records: list[dict], link_store: LinkStore | None = None) -> list[dict]:
@@ -56,10 +122,15 @@ def score_records(served: ServedModel, records: list[dict], link_store: LinkStor
         records = [store.with_context(r, c) for r, c in zip(records, cutoffs)]
     try:
         scored = bundle.score(records)
-    except (ValueError, KeyError, TypeError, IndexError, ArithmeticError) as exc:
-        log.exception("scoring failed for task %s", served.task)
-        raise ScoringError(f"the record(s) could not be scored by {served.name} version {served.version}: "
-                           f"{type(exc).__name__}: {exc}") from exc
+    except InputOutOfRange as exc:  # a feature computed from the record is not a number a model can read
+        raise ScoringError(str(exc)) from exc
+    except (ValueError, KeyError, TypeError, IndexError, ArithmeticError, RecursionError) as exc:
+        # the library's own message stays in the log: it names internals, not the client's fields
+        ref = uuid.uuid4().hex[:12]
+        log.exception("scoring failed for task %s (error %s)", served.task, ref)
+        raise ScoringError(f"the record(s) passed validation but could not be scored by {served.name} version "
+                           f"{served.version} (error {ref} in the server log); check that related rows belong to "
+                           "the instance and that amounts are in their usual units") from exc
     if store is not None:
         for record in records:
             store.observe(record)
@@ -91,6 +162,11 @@ def create_app(watcher: ChampionWatcher, link_store: LinkStore | None = None, st
     @app.exception_handler(RecordErrors)
     async def _record_errors(request: Request, exc: RecordErrors):
         return JSONResponse(status_code=422, content={"detail": exc.errors})
+
+    @app.exception_handler(BodyTooLarge)
+    async def _too_large(request: Request, exc: BodyTooLarge):
+        return JSONResponse(status_code=413, content={"detail": [{"loc": ["body"], "msg": str(exc),
+                                                                  "type": "body_too_large"}]})
 
     @app.exception_handler(ScoringError)
     async def _scoring_error(request: Request, exc: ScoringError):
@@ -140,15 +216,10 @@ def create_app(watcher: ChampionWatcher, link_store: LinkStore | None = None, st
         served = served_or_404(task)
         if isinstance(served, JSONResponse):
             return served
-        raw = await request.body()
-        try:
-            payload = json.loads(raw) if raw else None
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise RecordErrors([{"loc": ["body"], "msg": f"the body is not valid JSON: {exc}",
-                                 "type": "json_invalid"}]) from None
+        raw = await read_body(request)
 
         def work() -> ScoreResponse:
-            records, batch = parse_body(payload)
+            records, batch = parse_body(parse_json(raw))
             clean = served.validator.validate(records, batch)
             return ScoreResponse(task=task, results=score_records(served, clean, link_store))
 

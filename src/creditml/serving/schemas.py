@@ -15,10 +15,12 @@ at the offending field (``["body", "records", 0, "instance", "applied_at"]``).
 
 from __future__ import annotations
 
+import math
+import re
 from datetime import datetime, timezone
 from typing import Annotated, Any, Optional, Union
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model
 
 from creditml.config import DatasetConfig, TaskSpec
 
@@ -152,9 +154,33 @@ def _pandas_time(value: datetime) -> datetime:
     return value
 
 
-Time = Optional[Annotated[datetime, AfterValidator(_pandas_time)]]
+_ISO = re.compile(r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?(Z|[+-]\d{2}(:?\d{2})?)?")
+
+
+def _iso_string(value: Any) -> Any:
+    # pydantic alone reads 12345 (or "12345") as seconds since 1970: a wrong time, silently scored
+    if value is None or isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _ISO.fullmatch(value.strip()):
+        return value.strip()
+    found = f"the string {value[:40]!r}" if isinstance(value, str) else f"{type(value).__name__} {str(value)[:40]}"
+    raise ValueError(f"an ISO 8601 date-time string such as '2024-03-01T10:00:00' is expected, found {found}; "
+                     "send times as ISO strings")
+
+
+MAX_ABS_NUMBER = 1e15  # above any amount, count or rate a record holds; XGBoost reads float32 (max 3.4e38)
+
+
+def _plausible(value: float) -> float:
+    if not math.isfinite(value) or abs(value) > MAX_ABS_NUMBER:
+        raise ValueError(f"a finite number between -{MAX_ABS_NUMBER:g} and {MAX_ABS_NUMBER:g} is expected, "
+                         f"found {value!r}; check the unit of the amount")
+    return value
+
+
+Time = Optional[Annotated[datetime, BeforeValidator(_iso_string), AfterValidator(_pandas_time)]]
 Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
-Number = Annotated[float, Field(allow_inf_nan=False)]
+Number = Annotated[float, AfterValidator(_plausible)]
 
 _TYPES: dict[str, Any] = {
     "id": Optional[Union[Int64, str]],

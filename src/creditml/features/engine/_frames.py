@@ -7,6 +7,7 @@ values are plain integer operations; the categories are kept to decode outputs.
 
 from __future__ import annotations
 
+import threading
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -33,24 +34,29 @@ class Table:
 
 
 def _to_polars(series: pd.Series) -> tuple[pl.Series, pd.CategoricalDtype | None]:
+    # nan_to_null at construction, not .fill_nan/.replace: those run a Polars query (~1 ms each)
     name = str(series.name)
     dtype = series.dtype
     if isinstance(dtype, pd.CategoricalDtype):
-        codes = series.cat.codes.to_numpy().astype(np.int32)
-        return pl.Series(name, codes).replace(-1, None), dtype
+        return category_codes(name, series.cat.codes.to_numpy()), dtype
     if dtype == "bool":
         return pl.Series(name, series.to_numpy()), None
     if str(dtype) == "boolean":
-        return pl.Series(name, series.to_numpy(dtype="float64", na_value=np.nan)).fill_nan(None).cast(pl.Boolean), None
+        return pl.Series(name, series.to_numpy(dtype="float64", na_value=np.nan), nan_to_null=True).cast(pl.Boolean), None
     if str(dtype) in ("Int64", "Int32", "Int16", "Int8"):
-        return pl.Series(name, series.to_numpy(dtype="float64", na_value=np.nan)).fill_nan(None).cast(pl.Int64), None
+        return pl.Series(name, series.to_numpy(dtype="float64", na_value=np.nan), nan_to_null=True).cast(pl.Int64), None
     if pd.api.types.is_integer_dtype(dtype):
         return pl.Series(name, series.to_numpy().astype(np.int64)), None
     if pd.api.types.is_float_dtype(dtype):
-        return pl.Series(name, series.to_numpy(dtype="float64")).fill_nan(None), None
+        return pl.Series(name, series.to_numpy(dtype="float64"), nan_to_null=True), None
     if pd.api.types.is_datetime64_dtype(dtype):
         return pl.Series(name, series.to_numpy().astype("datetime64[ns]")), None
     return pl.from_pandas(series.reset_index(drop=True)).alias(name), None
+
+
+def category_codes(name: str, codes: np.ndarray) -> pl.Series:
+    """Category codes as Int32, null where pandas says -1 (missing)."""
+    return pl.Series(name, np.where(codes < 0, np.nan, codes), nan_to_null=True).cast(pl.Int32)
 
 
 def numbers(series: pl.Series) -> np.ndarray | None:
@@ -115,19 +121,21 @@ class Tables(Mapping):
 
 
 _CACHE: dict[int, tuple[weakref.ref, tuple[int, ...], Tables]] = {}
+_CACHE_LOCK = threading.Lock()  # served requests read and prune the cache from many threads at once
 
 
 def tables(es) -> Tables:
     """Polars copies of the dataframes of ``es``, converted once per dataframe object."""
     key = tuple(id(df) for df in es.dataframes)
-    cached = _CACHE.get(id(es))
-    if cached is not None and cached[0]() is es and cached[1] == key:
-        return cached[2]
-    out = Tables(es)
-    for stale in [k for k, v in _CACHE.items() if v[0]() is None]:
-        del _CACHE[stale]
-    _CACHE[id(es)] = (weakref.ref(es), key, out)
-    return out
+    with _CACHE_LOCK:
+        cached = _CACHE.get(id(es))
+        if cached is not None and cached[0]() is es and cached[1] == key:
+            return cached[2]
+        out = Tables(es)
+        for stale in [k for k, v in _CACHE.items() if v[0]() is None]:
+            del _CACHE[stale]
+        _CACHE[id(es)] = (weakref.ref(es), key, out)
+        return out
 
 
 def visible(frame: pl.DataFrame, table: Table) -> pl.DataFrame:

@@ -138,23 +138,27 @@ _ORDINALS: dict[tuple, tuple[pd.CategoricalDtype, pd.Index, dict]] = {}
 def _ordinal(ltype) -> tuple[pd.CategoricalDtype, pd.Index, dict]:
     """The dtype of an ordinal, and its codes by value (an index for many rows, a dict for a few)."""
     key = tuple(ltype.order)
-    if key not in _ORDINALS:
-        _ORDINALS[key] = (pd.CategoricalDtype(ltype.order, ordered=True), pd.Index(ltype.order),
-                          {v: i for i, v in enumerate(ltype.order)})
-    return _ORDINALS[key]
+    found = _ORDINALS.get(key)
+    if found is None:
+        found = _ORDINALS[key] = (pd.CategoricalDtype(ltype.order, ordered=True), pd.Index(ltype.order),
+                                  {v: i for i, v in enumerate(ltype.order)})
+    return found
 
 
 _LTYPES_CACHE: dict[tuple, dict] = {}
 
 
 def _logical_types(features: list, entityset) -> dict:
+    # one lookup, then the local value: another request may clear the cache in between
     key = (id(entityset), tuple(f.unique_name() for f in features))
-    if key not in _LTYPES_CACHE:
+    found = _LTYPES_CACHE.get(key)
+    if found is None:
+        ltypes = get_ww_types_from_features(features, entityset)["logical_types"]
+        found = {k: (v() if isinstance(v, type) else v) for k, v in ltypes.items()}
         if len(_LTYPES_CACHE) > 8:
             _LTYPES_CACHE.clear()
-        ltypes = get_ww_types_from_features(features, entityset)["logical_types"]
-        _LTYPES_CACHE[key] = {k: (v() if isinstance(v, type) else v) for k, v in ltypes.items()}
-    return _LTYPES_CACHE[key]
+        _LTYPES_CACHE[key] = found
+    return found
 
 
 def instance_index(ids: pd.Series, target_df: pd.DataFrame) -> pd.Index:
