@@ -10,7 +10,7 @@ Prints a table of test AUCs with bootstrap 95% intervals, split sizes and positi
                               [--set KEY=VALUE ...] [--json]
 
 ``--samples`` is the folder holding ``taiwan_credit_card/`` and ``home_credit_sample/``
-(default: ``$CREDITML_SAMPLES``, else the paths the dataset YAMLs give). ``--set`` applies
+(default: ``$CREDITML_SAMPLES``, else ``../shared/data``). ``--set`` applies
 to every pipeline, e.g. ``--set tuning.n_trials=5`` while developing.
 """
 
@@ -29,25 +29,6 @@ sys.path.insert(0, str(REPO))  # bench.baselines
 PIPELINES = ("taiwan_default", "home_credit_default")
 
 
-def dataset_with_samples(dataset_yaml: Path, samples: Path | None, out: Path) -> Path:
-    """The dataset YAML as is, or a copy whose missing files are looked up under ``samples``."""
-    from creditml.config import dump_dataset_config, load_dataset_config
-
-    cfg = load_dataset_config(dataset_yaml)
-    if samples is None:
-        return dataset_yaml
-    tables = {}
-    for name, spec in cfg.tables.items():
-        if spec.file is not None:
-            declared = cfg.path_of(name)
-            found = declared if declared.exists() else samples / declared.parent.name / declared.name
-            spec = spec.model_copy(update={"file": str(found)})
-        tables[name] = spec
-    path = out / dataset_yaml.name
-    dump_dataset_config(cfg.model_copy(update={"tables": tables}), path)
-    return path
-
-
 def compare(name: str, samples: Path | None, overrides: list[str], scratch: Path) -> dict:
     from creditml.config import load_pipeline_config
     from creditml.data import load_dataset
@@ -58,11 +39,10 @@ def compare(name: str, samples: Path | None, overrides: list[str], scratch: Path
     from bench.baselines import BASELINES, score_baseline
 
     pipeline_yaml = REPO / "pipelines" / f"{name}.yaml"
-    declared = load_pipeline_config(pipeline_yaml)
-    dataset_yaml = dataset_with_samples(declared.dataset, samples, scratch)
+    if samples is not None:  # the dataset YAMLs read the samples through CREDITML_SAMPLES
+        os.environ["CREDITML_SAMPLES"] = str(samples)
     cfg = load_pipeline_config(pipeline_yaml, overrides + [f"tuning.storage=sqlite:///{scratch / 'optuna.db'}",
-                                                           f"tuning.study_name={name}-{time.time_ns()}"],
-                               dataset=dataset_yaml)
+                                                           f"tuning.study_name={name}-{time.time_ns()}"])
     cfg = cfg.model_copy(update={"registry": None})  # a benchmark registers no version
     start = time.perf_counter()
     summary = run_pipeline(cfg)
