@@ -24,6 +24,8 @@ def demo(
     home_credit: Path = typer.Option(Path("configs/datasets/home_credit.yaml"),
                                      help="the real Home Credit sample's dataset YAML (validated when the sample is "
                                           "there; CREDITML_SAMPLES says where)"),
+    workbench: bool = typer.Option(True, "--workbench/--no-workbench",
+                                   help="leave the reviewer's workbench running on loopback at the end"),
 ) -> None:
     """The whole flow on the built-in world: generate, validate, train as a data scientist, report, review,
     approve and promote as two other people."""
@@ -85,6 +87,45 @@ def demo(
     promoted = [s for s, _ in results if s.gates_passed and s.version]
     if promoted:
         _demo_serving(promoted, cfg)
+    if workbench:
+        _demo_workbench(reports)
+
+
+def _demo_workbench(logs: Path, port: int = 8100) -> None:
+    """Start ``creditml review-server`` in the background (it outlives the demo) and say how to sign in.
+
+    The demo reviewer gets a random password, kept with the demo's tokens (mode 0600), never printed.
+    """
+    import json
+    import os
+    import secrets
+    import socket
+    import subprocess
+    import sys
+
+    from creditml.cli._app import _governance
+    from creditml.governance import set_password
+    from creditml.serving.process import free_port, wait_http
+
+    saved_path = Path(os.environ.get("CREDITML_HOME") or ".creditml-demo") / "demo-tokens.json"
+    saved = json.loads(saved_path.read_text())
+    passwords = saved.setdefault("passwords", {})
+    for name in ("demo-reviewer", "demo-approver"):
+        passwords.setdefault(name, secrets.token_urlsafe(12))
+        set_password(_governance(), name, passwords[name])
+    fd = os.open(saved_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(saved, fh)
+    with socket.socket() as probe:  # the usual port when it is free, any free one otherwise
+        port = port if probe.connect_ex(("127.0.0.1", port)) != 0 else free_port()
+    logs.mkdir(parents=True, exist_ok=True)
+    log = open(logs / "workbench.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "creditml.cli", "review-server", "--host", "127.0.0.1",
+                             "--port", str(port)], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    wait_http(f"http://127.0.0.1:{port}/signin", proc, seconds=120)
+    console.print(f"reviewer's workbench: [bold]http://127.0.0.1:{port}/[/] (pid {proc.pid}, log {logs}/workbench.log)"
+                  f"; sign in as [bold]demo-reviewer[/] or [bold]demo-approver[/] with the password under "
+                  f"\"passwords\" in {saved_path}; stop it with: kill {proc.pid}", highlight=False)
 
 
 def _validate_home_credit(dataset_yaml: Path) -> None:
