@@ -126,12 +126,22 @@ def forward_chaining_folds(times: pd.Series, k: int) -> list[tuple[np.ndarray, n
     return [(np.flatnonzero(block <= i), np.flatnonzero(block == i + 1)) for i in range(k)]
 
 
-def key_folds(keys: pd.Index, k: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+def key_folds(keys: pd.Index, k: int, seed: int, labels: np.ndarray | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
     """``k`` folds by a seeded hash of each key (for ``split.method: key_hash`` data, with no time between
-    instances): fold ``i`` validates on the instances hashed to block ``i`` and trains on the others."""
+    instances): fold ``i`` validates on block ``i`` and trains on the others.
+
+    With ``labels`` the folds are stratified: within each class the instances are ordered by
+    their hash and dealt to the blocks in turn, so every block holds its share of the few
+    positives of a small portfolio (a plain hash left 7 and 14 of 42 in two blocks).
+    """
     if k < 2:
         raise ConfigError(f"tuning.cv_folds: cross-validation needs at least 2 folds, got {k}")
-    block = np.minimum((key_fractions(keys, seed + 1) * k).astype(int), k - 1)
+    u = key_fractions(keys, seed + 1)
+    block = np.empty(len(u), dtype=int)
+    classes = np.zeros(len(u), dtype=int) if labels is None else np.asarray(labels)
+    for value in np.unique(classes):
+        members = np.flatnonzero(classes == value)
+        block[members[np.argsort(u[members], kind="stable")]] = np.arange(len(members)) % k
     return [(np.flatnonzero(block != i), np.flatnonzero(block == i)) for i in range(k)]
 
 

@@ -70,3 +70,18 @@ def test_key_hash_refuses_time_split_settings():
 def test_real_data_pipelines_declare_the_key_hash_split(pipeline):
     cfg = load_pipeline_config(PIPELINES / pipeline)  # the dataset YAML need exist; its data need not
     assert cfg.split.method == "key_hash"
+
+
+def test_key_folds_are_stratified_and_stable():
+    import numpy as np
+    import pandas as pd
+
+    from creditml.splits import key_folds
+
+    keys = pd.Index([f"c{i}" for i in range(600)])
+    labels = np.array([1] * 42 + [0] * 558)
+    folds = key_folds(keys, 3, seed=0, labels=labels)
+    assert [int(labels[v].sum()) for _, v in folds] == [14, 14, 14]
+    assert sorted(np.concatenate([v for _, v in folds]).tolist()) == list(range(600))
+    again = key_folds(keys, 3, seed=0, labels=labels)
+    assert all((a[1] == b[1]).all() for a, b in zip(folds, again))

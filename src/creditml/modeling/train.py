@@ -113,7 +113,7 @@ def tuning_folds(cfg: PipelineConfig, labels: pd.Series, times: pd.Series,
     if not k:
         return None
     if cfg.split.method == "key_hash":
-        return key_folds(labels.index[train], k, cfg.split.seed)
+        return key_folds(labels.index[train], k, cfg.split.seed, labels[train].to_numpy())
     return forward_chaining_folds(times[train], k)
 
 
