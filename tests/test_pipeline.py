@@ -217,7 +217,7 @@ def _write_pipeline(tmp: Path, small_world: Path, **changes) -> Path:
     ({"task.label": "cure_60d"}, r"label 'cure_60d' is not declared in dataset"),
     ({"training.min_positives": 100000}, r"too few positives to train and evaluate \(need at least 100000 per split"),
     ({"tuning.cv_folds": 1}, r"tuning\.cv_folds: Value error, expected 0 \(score trials on the validation split\)"),
-    ({"tuning.cv_folds": 60}, r"tuning\.cv_folds=60 cuts the training split into 61 time blocks"),
+    ({"tuning.cv_folds": 60}, r"tuning with 60 folds cuts the training split into blocks \(by time\)"),
     ({"training.final_fit": "train+validation"},
      r"training\.final_fit: 'train\+validation' takes its round count from forward-chaining CV, but "
      r"tuning\.cv_folds is 0"),
@@ -243,7 +243,9 @@ def test_label_column_absent_from_the_data(tmp_path, small_world, monkeypatch):
     pipeline = _write_pipeline(tmp_path, dataset, **{"task.label": "cure_60d"})
     result = CliRunner().invoke(app, ["run", str(pipeline)])
     assert result.exit_code == 2
-    assert "table 'collection_cases': column 'cured_60d' is declared but not in collection_cases.parquet" in result.output
+    out = " ".join(result.output.split())
+    assert "table 'collection_cases': column 'cured_60d' is declared but not in " in out
+    assert "collection_cases.parquet (did you mean 'cured_30d'?)" in out
     assert not (tmp_path / "mlruns").exists()
 
 

@@ -720,7 +720,10 @@ class FeatureSettings(_Strict):
     ])
     # "time_since" is the age of a datetime at the cutoff in days and "days_between" the days
     # between two datetimes of a row (see docs/primitives.md); "month" and "weekday" can be added
-    trans_primitives: list[str] = Field(default_factory=lambda: ["time_since", "days_between", "is_null"])
+    # time_since is listed where ages are wanted (birth date, account opened): on data whose entities age
+    # with the calendar (a synthetic world's customers all created at its start) it moves the scores
+    # between the training and out-of-time periods (score PSI 0.49 on the small world), so it is opt-in
+    trans_primitives: list[str] = Field(default_factory=lambda: ["days_between", "is_null"])
     where_primitives: list[str] = Field(default_factory=lambda: ["count", "mean", "sum", "max"])
     max_interesting_values: int = Field(3, ge=0)
     credit_primitives: bool = True

@@ -81,7 +81,8 @@ def test_candidates_come_in_the_same_order_in_every_process(small_world):
 
 
 def test_dates_become_days_late_and_ages_stacked_into_history(es):
-    names = build_candidates(es, "applications", FeatureSettings(max_candidates=100_000))
+    names = build_candidates(es, "applications", FeatureSettings(
+        max_candidates=100_000, trans_primitives=["time_since", "days_between", "is_null"]))
     names = [f.get_name() for f in names]
     history = "customers.{}(installments.DAYS_BETWEEN(due_at, paid_at))"
     assert {history.format(agg) for agg in ("MEAN", "MAX", "STD")} <= set(names)

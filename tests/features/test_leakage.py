@@ -51,9 +51,12 @@ def _values(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+AGES = ["features.trans_primitives=[time_since, days_between, is_null]"]  # every date family, ages too
+
+
 def _setup(task: str, small_world):
     """Config, dataset, instances, t0, 40 instances at or before t0 and 40 after, candidates."""
-    cfg = load_pipeline_config(PIPELINES / f"{task}.yaml", dataset=small_world)
+    cfg = load_pipeline_config(PIPELINES / f"{task}.yaml", AGES, dataset=small_world)
     dataset = load_dataset(cfg.dataset)
     instances = build_instances(dataset, cfg.task)
     times = instances.times

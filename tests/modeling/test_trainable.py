@@ -57,6 +57,9 @@ def test_a_small_training_split_is_tuned_on_folds_by_key_or_by_time(small_world)
                                                                   "tuning.small_data_rows=500"], small_world)
     assert tuning_folds(big, labels, times, split) is None
     dated = pd.Series(pd.date_range("2020-01-01", periods=600, freq="D"), index=keys)
-    by_time = tuning_folds(load_pipeline_config(PIPELINES / "credit_default.yaml", dataset=small_world),
-                           labels, dated, split)
+    by_time = tuning_folds(load_pipeline_config(PIPELINES / "credit_default.yaml", ["training.min_positives=5"],
+                                                small_world), labels, dated, split)
     assert all(dated.iloc[t].max() < dated.iloc[v].min() for t, v in by_time)  # forward-chaining
+    # the default never refuses a run: blocks short of training.min_positives fall back to the validation split
+    strict = load_pipeline_config(PIPELINES / "credit_default.yaml", ["training.min_positives=50"], small_world)
+    assert tuning_folds(strict, labels, dated, split) is None

@@ -16,7 +16,7 @@ import pandas as pd
 import xgboost as xgb
 
 from creditml.config import PipelineConfig
-from creditml.errors import CreditmlError
+from creditml.errors import ConfigError, CreditmlError
 from creditml.features.pipeline import FeatureResult
 from creditml.model.bundle import ModelBundle
 from creditml.model.records import key_kinds
@@ -109,12 +109,30 @@ def tuning_folds(cfg: PipelineConfig, labels: pd.Series, times: pd.Series,
     ``split.method: key_hash`` data, folds by a hash of the key.
     """
     train = (split == "train").values
-    k = cfg.tuning.cv_folds or (cfg.tuning.small_data_folds if train.sum() < cfg.tuning.small_data_rows else 0)
+    explicit = cfg.tuning.cv_folds
+    k = explicit or (cfg.tuning.small_data_folds if train.sum() < cfg.tuning.small_data_rows else 0)
     if not k:
         return None
     if cfg.split.method == "key_hash":
-        return key_folds(labels.index[train], k, cfg.split.seed, labels[train].to_numpy())
-    return forward_chaining_folds(times[train], k)
+        folds = key_folds(labels.index[train], k, cfg.split.seed, labels[train].to_numpy())
+    else:
+        try:
+            folds = forward_chaining_folds(times[train], k)
+        except ConfigError:
+            if explicit:
+                raise
+            return None
+    if not explicit and _short_blocks(folds, labels[train].to_numpy(), cfg):
+        return None  # the small-data default falls back to the validation split rather than refuse the run
+    return folds
+
+
+def _short_blocks(folds, y: np.ndarray, cfg: PipelineConfig) -> list[str]:
+    """Blocks with too few positives (or no negatives) to train or score a fold."""
+    need = cfg.training.min_positives
+    blocks = ([] if cfg.split.method == "key_hash" else [(folds[0][0], 1)]) + [(v, need) for _, v in folds]
+    return [f"block {i}: {int(y[b].sum())} positive(s) among {len(b)} instances"
+            for i, (b, n) in enumerate(blocks) if y[b].sum() < n or y[b].sum() == len(b)]
 
 
 def check_folds(labels: pd.Series, times: pd.Series, split: pd.Series, cfg: PipelineConfig) -> None:
@@ -127,11 +145,7 @@ def check_folds(labels: pd.Series, times: pd.Series, split: pd.Series, cfg: Pipe
     if folds is None:
         return
     cv_folds, min_positives, task = len(folds), cfg.training.min_positives, cfg.task.name
-    train = (split == "train").values
-    y = labels[train].to_numpy()
-    blocks = ([] if cfg.split.method == "key_hash" else [(folds[0][0], 1)]) + [(v, min_positives) for _, v in folds]
-    problems = [f"block {i}: {int(y[b].sum())} positive(s) among {len(b)} instances"
-                for i, (b, need) in enumerate(blocks) if y[b].sum() < need or y[b].sum() == len(b)]
+    problems = _short_blocks(folds, labels[(split == "train").values].to_numpy(), cfg)
     if problems:
         raise CreditmlError(
             f"task {task!r}: tuning with {cv_folds} folds cuts the training split into blocks "
