@@ -48,12 +48,13 @@ def test_a_small_training_split_is_tuned_on_folds_by_key_or_by_time(small_world)
     labels = pd.Series([1, 0, 0, 0, 0, 0] * 100, index=keys)
     times = pd.Series(pd.Timestamp("2020-01-01"), index=keys)
     split = pd.Series(["train"] * 600)
-    cfg = load_pipeline_config(PIPELINES / "credit_default.yaml", ["split.method=key_hash"], small_world)
+    cfg = load_pipeline_config(PIPELINES / "credit_default.yaml", ["split.method=key_hash", "training.min_positives=5"],
+                               small_world)
     folds = tuning_folds(cfg, labels, times, split)
     assert len(folds) == cfg.tuning.small_data_folds == 5
     assert sorted(np.concatenate([v for _, v in folds]).tolist()) == list(range(600))  # each row validated once
     assert all(len(set(t) & set(v)) == 0 for t, v in folds)
-    big = load_pipeline_config(PIPELINES / "credit_default.yaml", ["split.method=key_hash",
+    big = load_pipeline_config(PIPELINES / "credit_default.yaml", ["split.method=key_hash", "training.min_positives=5",
                                                                   "tuning.small_data_rows=500"], small_world)
     assert tuning_folds(big, labels, times, split) is None
     dated = pd.Series(pd.date_range("2020-01-01", periods=600, freq="D"), index=keys)
