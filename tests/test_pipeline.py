@@ -75,7 +75,7 @@ def test_a_rerun_says_it_reused_the_study_registers_nothing_and_writes_beside_th
     assert "reused study" in out and "its 3 trials finished in an earlier run and this run added none" in out
     assert "not registered (--no-register)" in out
     assert list(elsewhere.iterdir()) == []
-    assert [str(v.version) for v in MlflowClient(_env(tmp)["MLFLOW_TRACKING_URI"]).search_model_versions(
+    assert [str(v.version) for v in MlflowClient(_env(tmp)["MLFLOW_TRACKING_URI"], _env(tmp)["MLFLOW_TRACKING_URI"]).search_model_versions(
         "name='creditml-credit-default'")] == ["1"]
 
 

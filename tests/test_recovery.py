@@ -68,7 +68,7 @@ def test_sigkill_at_five_points_leaves_nothing_running_after_the_next_command(sm
         assert nxt.returncode == 0, nxt.stderr[-2000:]
         left[point] = _running(tmp_path)
     assert left == {p: ([], []) for p in POINTS}, left
-    client = MlflowClient(tracking_uri=env["MLFLOW_TRACKING_URI"])
+    client = MlflowClient(tracking_uri=env["MLFLOW_TRACKING_URI"], registry_uri=env["MLFLOW_TRACKING_URI"])
     runs = client.search_runs([e.experiment_id for e in client.search_experiments()])
     failed = [r for r in runs if r.info.status == "FAILED"]
     assert len(failed) == 2  # killed at run_started and during logging
