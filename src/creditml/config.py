@@ -749,9 +749,10 @@ class SelectionSettings(_Strict):
     max_correlation: float = Field(0.95, gt=0, le=1)
     min_iv: float = Field(0.005, ge=0)
     max_psi: float = Field(0.25, gt=0)
-    # the stability rule (max_psi) drops nothing with fewer training rows than this: on a small
-    # portfolio the two time halves differ by chance (314 rows once dropped 224 candidates)
-    min_stability_rows: int = Field(1000, ge=2)
+    # the stability rule drops nothing with fewer training rows than this, and above it only a PSI beyond
+    # both max_psi and what the two time halves reach by chance (a small portfolio's halves differ by
+    # sampling noise: 314 rows once dropped 224 candidates as unstable)
+    min_stability_rows: int = Field(300, ge=2)
     leakage_auc: float = Field(0.98, gt=0.5, le=1)
     max_selected: int = Field(300, ge=1)
     bins: int = Field(10, ge=2)

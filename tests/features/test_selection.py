@@ -194,10 +194,17 @@ def test_odd_column_types_are_handled():
 
 def test_the_stability_rule_needs_a_minimum_sample_before_it_drops_anything(world):
     X, y, time = world
-    few = slice(0, 300)  # a small portfolio: the halves differ by chance, and by design here
+    few = slice(0, 250)  # a small portfolio, under selection.min_stability_rows
     small = FeatureSelector(min_iv=0.01).fit(X.iloc[few], y.iloc[few], time.iloc[few])
     report = small.report_.set_index("feature")
     assert report.loc["shifting", "reason"] != "unstable"
     assert report.loc["shifting", "psi"] > 0.25  # still measured and reported
-    strict = FeatureSelector(min_iv=0.01, min_stability_rows=300).fit(X.iloc[few], y.iloc[few], time.iloc[few])
+    strict = FeatureSelector(min_iv=0.01, min_stability_rows=250).fit(X.iloc[few], y.iloc[few], time.iloc[few])
     assert strict.report_.set_index("feature").loc["shifting", "reason"] == "unstable"
+
+
+def test_the_stability_limit_rises_with_sampling_noise_on_small_samples():
+    from creditml.features.selection._rules import psi_noise_limit
+
+    assert psi_noise_limit(314, 10) == pytest.approx(0.3553, abs=1e-3)  # chi2(9) 99.9% = 27.88, x 2 / 157
+    assert psi_noise_limit(20_000, 10) < 0.01  # a portfolio of any size: max_psi decides

@@ -11,6 +11,19 @@ from creditml.features.selection import _statistics as st
 REPORT_COLUMNS = ["feature", "kept", "reason", "statistic", "detail", "iv", "psi"]
 
 
+def psi_noise_limit(rows: int, bins: int, level: float = 0.999) -> float:
+    """The PSI two halves of ``rows`` reach by chance alone at ``level`` (PSI ~ chi2(bins-1) * (1/n1 + 1/n2)).
+
+    On a small portfolio the halves of the training rows differ by sampling noise: 314 rows once
+    had 224 candidates above 0.25 without any drift. Above a few thousand rows the limit is far
+    below ``max_psi`` and changes nothing.
+    """
+    from scipy.stats import chi2
+
+    half = max(rows / 2, 1.0)
+    return float(chi2.ppf(level, bins - 1) * 2 / half)
+
+
 class Decisions:
     """Applies the rules in order (``run``); ``report`` gives one row per candidate."""
 
@@ -46,9 +59,10 @@ class Decisions:
         for j in np.flatnonzero(self.open & (st_.iv < s.min_iv)):
             self.drop(j, "low_iv", st_.iv[j], f"information value {st_.iv[j]:.4f} < {s.min_iv}")
         stable_enough = len(self.X) >= s.min_stability_rows  # too few rows: PSI is reported, never acted on
-        for j in np.flatnonzero(self.open & (st_.psi > s.max_psi) & stable_enough):
+        limit = max(s.max_psi, psi_noise_limit(len(self.X), s.bins))
+        for j in np.flatnonzero(self.open & (st_.psi > limit) & stable_enough):
             self.drop(j, "unstable", st_.psi[j],
-                      f"PSI {st_.psi[j]:.3f} > {s.max_psi} between the early and late halves of "
+                      f"PSI {st_.psi[j]:.3f} > {limit:.3f} between the early and late halves of "
                       "the training rows by time")
         self._correlated()
         ranked = self._by_iv(np.flatnonzero(self.open))

@@ -24,7 +24,7 @@ class FeatureSelector(BaseEstimator, TransformerMixin):
     """
 
     def __init__(self, max_null_share=0.95, max_correlation=0.95, min_iv=0.005, max_psi=0.25,
-                 min_stability_rows=1000, leakage_auc=0.98, max_selected=300, bins=10):
+                 min_stability_rows=300, leakage_auc=0.98, max_selected=300, bins=10):
         self.max_null_share = max_null_share
         self.max_correlation = max_correlation
         self.min_iv = min_iv
