@@ -211,7 +211,6 @@ def _ensure_decision(world) -> None:
                        "Out-of-time AUC rests on a small sample; monitor monthly.", "stability")
     if not any(r.kind == "review" for r in ledger.entries(world.model)):
         decide(registry, ledger, world.model, world.version, rita, True, "Discriminates well out of time.")
-    store.dispose()
 
 
 def _section_headings(report_html: str) -> list[str]:
