@@ -204,7 +204,9 @@ def _demo_serving(promoted, dataset_cfg, per_task: int = 2) -> None:
     dataset = load_dataset(dataset_cfg)
     port = free_port()
     with console.status(f"starting creditml serve on 127.0.0.1:{port}"):
-        proc = start_server(port)
+        # the demo sends self-contained records: a fraud record carries its whole identifier group (a
+        # production server reads that from the link store), so its bodies exceed the default limit
+        proc = start_server(port, env={"CREDITML_MAX_BODY_BYTES": str(256 * 1024 * 1024)})
         try:
             wait_http(f"http://127.0.0.1:{port}/health", proc, seconds=120)
         except Exception:
@@ -221,11 +223,14 @@ def _demo_serving(promoted, dataset_cfg, per_task: int = 2) -> None:
             ids = [test.instance_id.iloc[0], test.instance_id.iloc[len(test) // 2]][:per_task]
             records = records_for(bundle.dataset, dataset.tables, bundle.task.target, ids, bundle.paths,
                                   bundle.features_settings.graph, bundle.task.cutoff)
-            answer = httpx.post(f"http://127.0.0.1:{port}/v1/{summary.task}/score", json={"records": records},
-                                timeout=60)
-            answer.raise_for_status()
+            results = []
+            for record in records:  # one request per record, as a scoring client sends them
+                answer = httpx.post(f"http://127.0.0.1:{port}/v1/{summary.task}/score", json={"records": [record]},
+                                    timeout=120)
+                answer.raise_for_status()
+                results += answer.json()["results"]
             offline = preds.set_index("instance_id")["probability"]
-            for row in answer.json()["results"]:
+            for row in results:
                 reason = row["reason_codes"][0]["feature"] if row["reason_codes"] else "-"
                 table.add_row(summary.task, f"{row['model_name']} v{row['model_version']}", str(row["instance_id"]),
                               f"{row['probability']:.4f}", f"{offline.loc[row['instance_id']]:.4f}",
