@@ -6,7 +6,7 @@ requests and prints median and max per page (``--json``: one line per page). The
 request of a report builds it (SHAP values on the version's sample) and is timed apart.
 
     python bench/workbench_pages.py --url http://127.0.0.1:8100 --name demo-reviewer \\
-        --password-file .creditml-demo/demo-tokens.json [--repeat 5] [--json]
+        --password-file .creditml-demo/demo-tokens.json [--version MODEL/V ...] [--repeat 5] [--json]
 """
 
 from __future__ import annotations
@@ -38,6 +38,8 @@ def main() -> None:
     parser.add_argument("--name", default="demo-reviewer")
     parser.add_argument("--password-file", type=Path, default=Path(".creditml-demo/demo-tokens.json"))
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--version", dest="versions", action="append", default=[],
+                        help="MODEL/VERSION to time besides the queue's (e.g. versions already decided)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     password = json.loads(args.password_file.read_text())["passwords"][args.name]
@@ -48,7 +50,8 @@ def main() -> None:
         if "Sign out" not in signed.text:
             raise SystemExit(f"could not sign in as {args.name} at {args.url}")
         queue = client.get("/queue").text
-        versions = sorted(set(LINK.findall(queue)))
+        versions = sorted(set(LINK.findall(queue)) | {f"/models/{m}/versions/{v}" for m, v in
+                                                      (x.split("/") for x in args.versions)})
         pages = {"queue": "/queue", **{f"audit {p.split('/')[2]}": p for p in sorted(set(AUDIT.findall(queue)))}}
         cold = {}
         for v in versions:
