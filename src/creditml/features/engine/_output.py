@@ -163,7 +163,11 @@ def _logical_types(features: list, entityset) -> dict:
 
 def instance_index(ids: pd.Series, target_df: pd.DataFrame) -> pd.Index:
     index_col = target_df.ww.index
-    dtype = target_df[index_col].dtype
+    return index_like(ids, target_df[index_col].dtype, index_col)
+
+
+def index_like(ids: pd.Series, dtype, index_col: str) -> pd.Index:
+    """The output's instance index: ``ids`` in the target key's dtype (as they are when they do not fit it)."""
     try:
         values = ids.astype(dtype)
     except (TypeError, ValueError):

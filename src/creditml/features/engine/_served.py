@@ -223,7 +223,7 @@ class ServedMatrix:
         # the definitions' own (data-less) entityset: output logical types depend on the features only
         matrix = _output.Assembler(features, program.prepared.metas, features[0].entityset, len(ids))
         matrix.add_arrays(0, program.evaluator.run_on(tables, typed_ids.to_numpy(), cutoffs, features, fed))
-        return matrix.frame([c in fed for c in program.fed_columns], _instance_index(ids, key_dtype, index_col))
+        return matrix.frame([c in fed for c in program.fed_columns], _output.index_like(ids, key_dtype, index_col))
 
     def _program(self, signature: tuple, tables: dict[str, Table]) -> _Program | None:
         program = self._programs.get(signature)
@@ -238,13 +238,3 @@ class ServedMatrix:
                 self._programs.clear()
             self._programs[signature] = program
         return program
-
-
-def _instance_index(ids: pd.Series, dtype, index_col: str) -> pd.Index:
-    """``_output.instance_index`` from the target key's dtype."""
-    try:
-        values = ids.astype(dtype)
-    except (TypeError, ValueError):
-        values = ids
-    return pd.Index(np.asarray(values) if not isinstance(dtype, pd.api.extensions.ExtensionDtype) else values,
-                    name=index_col)
