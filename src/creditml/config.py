@@ -784,13 +784,29 @@ class SplitSettings(_Strict):
     validation_share: float = Field(0.2, gt=0, lt=0.5)
     test_share: float = Field(0.2, gt=0, lt=0.5)
     seed: int = 0  # key_hash only: another seed, another (equally valid) split
+    # key_hash only: fold k shifts every key's hash fraction by k x test_share, so folds
+    # 0 .. 1/test_share - 1 of one seed have disjoint test sets that cover every instance once
+    # (cross-fitted evaluation of small portfolios; bench/real_data.py --folds)
+    fold: int | None = Field(None, ge=0)
 
     @model_validator(mode="after")
     def _hash_has_no_dates(self) -> "SplitSettings":
         if self.method == "key_hash" and (self.validation_start or self.test_start or self.order != "time"):
             raise ValueError("method: key_hash splits by a hash of the instance key; validation_start, test_start "
                              "and order belong to method: time; remove them or set method: time")
+        if self.fold is not None:
+            if self.method != "key_hash":
+                raise ValueError("split.fold rotates a key_hash split; a split by time has no folds: remove "
+                                 "split.fold or set method: key_hash")
+            if self.fold * self.test_share >= 1 - 1e-9:
+                raise ValueError(f"split.fold {self.fold} with test_share {self.test_share}: folds run from 0 to "
+                                 f"{self.folds - 1}; choose one of those")
         return self
+
+    @property
+    def folds(self) -> int:
+        """How many key_hash folds have disjoint test sets (``split.fold`` 0 .. folds - 1)."""
+        return max(1, int(1 / self.test_share + 1e-9))
 
 
 class ParamRange(_Strict):

@@ -44,9 +44,12 @@ def key_hash_split(keys: pd.Index, settings: SplitSettings) -> pd.Series:
     """Split by a seeded hash of each instance's key: about ``test_share`` test and
     ``validation_share`` validation; an instance's split never depends on the other instances.
 
-    Not an out-of-time split: train and test come from the same period.
+    Not an out-of-time split: train and test come from the same period. ``fold`` k shifts
+    every fraction by k x ``test_share`` (mod 1): the folds of one seed test disjoint instances.
     """
     u = key_fractions(keys, settings.seed)
+    if settings.fold:
+        u = (u + settings.fold * settings.test_share) % 1.0
     t_cut, v_cut = settings.test_share, settings.test_share + settings.validation_share
     out = pd.Series(np.where(u < t_cut, "test", np.where(u < v_cut, "validation", "train")), index=keys,
                     name="split")

@@ -85,3 +85,20 @@ def test_key_folds_are_stratified_and_stable():
     assert sorted(np.concatenate([v for _, v in folds]).tolist()) == list(range(600))
     again = key_folds(keys, 3, seed=0, labels=labels)
     assert all((a[1] == b[1]).all() for a, b in zip(folds, again))
+
+
+def test_the_folds_of_one_seed_test_every_instance_exactly_once():
+    keys = pd.Index(range(3000))
+    splits = [key_hash_split(keys, SplitSettings(method="key_hash", fold=k)) for k in range(5)]
+    tested = pd.concat([(s == "test").astype(int) for s in splits], axis=1).sum(axis=1)
+    assert (tested == 1).all()
+    pd.testing.assert_series_equal(splits[0], key_hash_split(keys, SplitSettings(method="key_hash")))
+    for s in splits:  # each fold keeps the declared shares
+        assert abs((s == "validation").mean() - 0.2) < 0.03 and abs((s == "test").mean() - 0.2) < 0.03
+
+
+def test_a_fold_is_refused_outside_its_range_and_on_a_time_split():
+    with pytest.raises(ValueError, match=r"split.fold 4 with test_share 0.25: folds run from 0 to 3; choose one"):
+        SplitSettings(method="key_hash", test_share=0.25, fold=4)
+    with pytest.raises(ValueError, match=r"split.fold rotates a key_hash split; a split by time has no folds"):
+        SplitSettings(fold=1)
