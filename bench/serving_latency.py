@@ -11,6 +11,10 @@ record's identifier group from the store, and the bench sends only the applicati
 rows and sightings, as a client does. Each line carries the machine's load average
 before and after (latency on a shared machine means little without it).
 Prints one JSON line per model with ``--json``.
+
+The server checks API tokens: ``--token`` or ``CREDITML_SERVING_TOKEN`` (role service, so
+fraud requests pay for the link store write as production calls do); without either, the
+bench issues a token of user ``bench-service`` and revokes it at the end.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ import numpy as np
 
 warnings.filterwarnings("ignore")
 
-from creditml.serving.process import free_port  # noqa: E402
+from creditml.serving.process import client_token, free_port  # noqa: E402
 
 
 def _percentiles(seconds: list[float]) -> dict[str, float]:
@@ -72,18 +76,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=200, help="records in the throughput batch")
     parser.add_argument("--link-store", default="none", help="the server's link store (fraud context)")
     parser.add_argument("--tasks", nargs="*", help="only these tasks")
+    parser.add_argument("--token", help="API token of a service identity (default $CREDITML_SERVING_TOKEN, else "
+                                        "a temporary one)")
     args = parser.parse_args(argv)
 
-    import httpx
-
     from creditml.registry import open_registry, tracking
-    from creditml.serving.champions import champion_versions, load_bundle
+    from creditml.serving.champions import champion_versions
 
     tracking.configure()
     champions, _ = champion_versions(open_registry())  # the champions the ledger vouches for
     if not champions:
         print("no champion is registered; train and promote a model first", file=sys.stderr)
         return 2
+    with client_token(args.token) as token:
+        return _bench(args, champions, token)
+
+
+def _bench(args, champions: dict, token: str) -> int:
+    import httpx
+
+    from creditml.registry import open_registry
+    from creditml.serving.champions import load_bundle
+
     port = free_port()
     server = _start_server(port, args.link_store)
     base = f"http://127.0.0.1:{port}"
@@ -99,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
                 print("the REST server did not start", file=sys.stderr)
                 return 1
             time.sleep(0.5)
-        http = httpx.Client(timeout=60)
+        http = httpx.Client(timeout=60, headers={"Authorization": f"Bearer {token}"})
         for name, (task, version, run_id) in champions.items():
             if args.tasks and task not in args.tasks:
                 continue

@@ -9,6 +9,10 @@ loopback address), then ``--clients`` threads post the champion's example record
 ``--max-seconds`` have passed, whichever comes first. Any answer other than 200, or a
 probability different from the first answer's, counts as an error. Prints requests/s,
 p50/p95/p99/max latency, the errors and the machine's load average; exits 1 on any error.
+
+The server checks API tokens: ``--token`` or ``CREDITML_SERVING_TOKEN`` (role scorer or
+service); without either, the bench issues a token of user ``bench-service`` and revokes it
+at the end.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ import numpy as np
 
 warnings.filterwarnings("ignore")
 
-from creditml.serving.process import free_port  # noqa: E402
+from creditml.serving.process import client_token, free_port  # noqa: E402
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
@@ -40,7 +44,8 @@ def _start(port: int, workers: int, link_store: str) -> subprocess.Popen:
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def _wait(base: str, server: subprocess.Popen | None, task: str, record: dict, seconds: float = 180) -> None:
+def _wait(base: str, server: subprocess.Popen | None, task: str, record: dict, headers: dict,
+          seconds: float = 180) -> None:
     import httpx
 
     deadline = time.monotonic() + seconds
@@ -48,15 +53,19 @@ def _wait(base: str, server: subprocess.Popen | None, task: str, record: dict, s
         if server is not None and server.poll() is not None:
             raise RuntimeError(f"the server exited with {server.returncode}")
         try:
-            if httpx.post(f"{base}/v1/{task}/score", json=record, timeout=30).status_code == 200:
+            answer = httpx.post(f"{base}/v1/{task}/score", json=record, headers=headers, timeout=30)
+            if answer.status_code == 200:
                 return
+            if answer.status_code in (401, 403):  # waiting will not help
+                raise RuntimeError(f"the server refused the token: {answer.json()['detail'][0]['msg']}")
         except httpx.HTTPError:
             pass
         time.sleep(0.5)
     raise TimeoutError(f"{base} did not score a {task} record within {seconds:.0f}s")
 
 
-def run_load(base: str, task: str, record: dict, clients: int, requests: int, max_seconds: float) -> dict:
+def run_load(base: str, task: str, record: dict, clients: int, requests: int, max_seconds: float,
+             token: str) -> dict:
     import httpx
 
     latencies: list[float] = []
@@ -65,7 +74,7 @@ def run_load(base: str, task: str, record: dict, clients: int, requests: int, ma
     issued = iter(range(requests))
     deadline = time.monotonic() + max_seconds
     body = json.dumps(record).encode()
-    headers = {"content-type": "application/json"}
+    headers = {"content-type": "application/json", "Authorization": f"Bearer {token}"}
     expected: list[float] = []
 
     def client() -> None:
@@ -109,6 +118,28 @@ def run_load(base: str, task: str, record: dict, clients: int, requests: int, ma
             "load_before": [round(x, 2) for x in load_before], "load_after": [round(x, 2) for x in os.getloadavg()]}
 
 
+def _load(args, record: dict, token: str) -> dict:
+    server = None
+    base = args.url.rstrip("/") if args.url else None
+    if base is None:
+        port = free_port()
+        server = _start(port, args.workers, args.link_store)
+        base = f"http://127.0.0.1:{port}"
+    headers = {"Authorization": f"Bearer {token}"}
+    try:
+        _wait(base, server, args.task, record, headers)
+        for _ in range(20 * args.workers):  # every worker warm
+            _wait(base, server, args.task, record, headers)
+        return run_load(base, args.task, record, args.clients, args.requests, args.max_seconds, token)
+    finally:
+        if server is not None:
+            server.terminate()
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                server.kill()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--task", default="credit_default")
@@ -118,6 +149,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2, help="server processes (uvicorn workers)")
     parser.add_argument("--link-store", default="none", help="the server's --link-store (fraud)")
     parser.add_argument("--url", help="an already running server on loopback instead of starting one")
+    parser.add_argument("--token", help="API token (role scorer or service; default $CREDITML_SERVING_TOKEN, else "
+                                        "a temporary service token)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     if not 1 <= args.clients <= 64 or not 1 <= args.requests <= 100_000 or not 0 < args.max_seconds <= 3600:
@@ -130,30 +163,15 @@ def main(argv: list[str] | None = None) -> int:
 
     tracking.configure()
     registry = open_registry()
-    runs = {task: run_id for task, _, run_id in champion_versions(registry).values()}
+    champions, _ = champion_versions(registry)  # the champions the ledger vouches for
+    runs = {task: run_id for task, _, run_id in champions.values()}
     if args.task not in runs:
         print(f"no {args.task} champion; known: {', '.join(sorted(runs)) or 'none'}", file=sys.stderr)
         return 2
     record = json.loads(Path(registry.download_artifacts(runs[args.task], "serving/example_record.json")).read_text())
-    server = None
-    base = args.url.rstrip("/") if args.url else None
-    if base is None:
-        port = free_port()
-        server = _start(port, args.workers, args.link_store)
-        base = f"http://127.0.0.1:{port}"
-    try:
-        _wait(base, server, args.task, record)
-        for _ in range(20 * args.workers):  # every worker warm
-            _wait(base, server, args.task, record)
-        result = run_load(base, args.task, record, args.clients, args.requests, args.max_seconds)
-    finally:
-        if server is not None:
-            server.terminate()
-            try:
-                server.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                server.kill()
-    result["workers"] = args.workers if server is not None else None
+    with client_token(args.token) as token:  # before the server starts: it may create the identity store's user
+        result = _load(args, record, token)
+    result["workers"] = None if args.url else args.workers
     if args.json:
         print(json.dumps(result))
     else:

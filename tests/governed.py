@@ -25,7 +25,8 @@ from creditml.registry.promotion import record_gates, record_registration
 GOOD = GateInputs(validation_auc=0.80, test_auc=0.78, test_ks=0.4, test_ece=0.01, score_psi=0.02,
                   additivity_error=1e-7, leakage_flags=(), fairness_ratio=0.95)
 ROLES = {"dana": ("data_scientist",), "rui": ("reviewer",), "ava": ("approver",), "bo": ("approver",),
-         "svc": ("service",), "root": ("admin",), "dual": ("data_scientist", "approver", "reviewer")}
+         "svc": ("service",), "root": ("admin",), "dual": ("data_scientist", "approver", "reviewer"),
+         "sam": ("scorer",)}
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,11 @@ class Person:
     @property
     def name(self) -> str:
         return self.identity.name
+
+    @property
+    def bearer(self) -> dict[str, str]:
+        """The header a client of the scoring server sends."""
+        return {"Authorization": f"Bearer {self.token}"}
 
 
 def people(store) -> dict[str, Person]:

@@ -105,6 +105,17 @@ def serving_world(small_world, tmp_path_factory) -> ServingWorld:
         mp.undo()
 
 
+def serving_app(watcher, link_store=None, start_watcher: bool = True, cache_seconds: float = 30.0, **kwargs):
+    """The REST app checking tokens against the serving world's identity store (the one the CLI writes)."""
+    from creditml.registry import open_registry
+    from creditml.registry.governed import governance_url
+    from creditml.serving.app import create_app
+    from creditml.serving.auth import TokenVerifier, open_identity_store
+
+    verifier = TokenVerifier(open_identity_store(governance_url(open_registry())), cache_seconds)
+    return create_app(watcher, link_store, start_watcher, verifier=verifier, **kwargs)
+
+
 def run_artifact(run_id: str, path: str) -> str:
     import mlflow
 

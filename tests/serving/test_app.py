@@ -13,9 +13,8 @@ from fastapi.testclient import TestClient
 from mlflow.tracking import MlflowClient
 
 from creditml.registry.promotion import record_registration
-from creditml.serving.app import create_app
 from creditml.serving.champions import ChampionWatcher
-from tests.serving.conftest import govern, records_of
+from tests.serving.conftest import govern, records_of, serving_app
 
 RESULT_KEYS = {"instance_id", "probability", "score", "band", "reason_codes", "model_name", "model_version"}
 
@@ -23,7 +22,7 @@ RESULT_KEYS = {"instance_id", "probability", "score", "band", "reason_codes", "m
 @pytest.fixture(scope="module")
 def client(serving_world):
     serving_world.model("credit_default")
-    with TestClient(create_app(ChampionWatcher(poll_seconds=0))) as c:
+    with TestClient(serving_app(ChampionWatcher(poll_seconds=0)), headers=serving_world.people["svc"].bearer) as c:
         yield c
 
 
@@ -39,7 +38,7 @@ def credit_record(serving_world, world_dataset, bundles):
 
 def test_health_and_models(client, serving_world):
     assert client.get("/health").json() == {"status": "ok", "models": len(serving_world.models),
-                                            "champion_mismatch": []}
+                                            "champion_mismatch": [], "link_store": None}
     models = {m["task"]: m for m in client.get("/v1/models").json()}
     credit = serving_world.models["credit_default"]
     assert models["credit_default"]["name"] == credit.name
@@ -139,14 +138,15 @@ def _new_champion_version(serving_world, name: str, version: str) -> str:
 def test_an_alias_moved_to_an_unapproved_version_is_not_served(serving_world, credit_record):
     """Done-when: the previous champion keeps serving; /health reports the mismatch."""
     trained = serving_world.model("credit_default")
+    admin = serving_world.people["root"].bearer
     watcher = ChampionWatcher(poll_seconds=0)
-    with TestClient(create_app(watcher)) as c:
+    with TestClient(serving_app(watcher), headers=serving_world.people["svc"].bearer) as c:
         served = next(m["version"] for m in c.get("/v1/models").json() if m["task"] == "credit_default")
         rogue = _new_version(serving_world, trained.name, served)  # registered, never reviewed
         client = MlflowClient()
         client.set_registered_model_alias(trained.name, "champion", rogue)
         try:
-            assert c.post("/v1/admin/reload").json()["changed"] == []
+            assert c.post("/v1/admin/reload", headers=admin).json()["changed"] == []
             r = c.post("/v1/credit_default/score", json=credit_record[0])
             assert r.status_code == 200 and r.json()["results"][0]["model_version"] == served
             health = c.get("/health").json()
@@ -156,17 +156,18 @@ def test_an_alias_moved_to_an_unapproved_version_is_not_served(serving_world, cr
             assert "the alias is refused" in mismatch["problem"]
         finally:
             client.set_registered_model_alias(trained.name, "champion", served)
-        assert c.post("/v1/admin/reload").json()["changed"] == []
+        assert c.post("/v1/admin/reload", headers=admin).json()["changed"] == []
         assert c.get("/health").json()["champion_mismatch"] == []
 
 
 def test_champion_switch_without_dropping_requests(serving_world, credit_record):
     trained = serving_world.model("credit_default")
+    admin = serving_world.people["root"].bearer
     watcher = ChampionWatcher(poll_seconds=0.5)
     statuses: list[int] = []
     versions: list[str] = []
     stop = threading.Event()
-    with TestClient(create_app(watcher)) as c:
+    with TestClient(serving_app(watcher), headers=serving_world.people["svc"].bearer) as c:
         before = c.get("/v1/models").json()
         old = next(m["version"] for m in before if m["task"] == "credit_default")
 
@@ -190,7 +191,7 @@ def test_champion_switch_without_dropping_requests(serving_world, credit_record)
         assert set(statuses) == {200}
         assert versions[0] == old and versions[-1] == new, "the poller did not switch to the new champion"
         # the forced reload endpoint: nothing changed since the poller switched
-        r = c.post("/v1/admin/reload")
+        r = c.post("/v1/admin/reload", headers=admin)
         assert r.status_code == 200 and r.json()["changed"] == []
         assert next(m["version"] for m in r.json()["models"] if m["task"] == "credit_default") == new
 

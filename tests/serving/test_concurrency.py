@@ -14,9 +14,8 @@ import threading
 import pytest
 from fastapi.testclient import TestClient
 
-from creditml.serving.app import create_app
 from creditml.serving.champions import ChampionWatcher
-from tests.serving.conftest import predictions, records_of
+from tests.serving.conftest import predictions, records_of, serving_app
 
 CLIENTS = 8
 PER_CLIENT = 50
@@ -27,7 +26,7 @@ def app(serving_world):
     serving_world.model("credit_default")
     watcher = ChampionWatcher(poll_seconds=0)
     watcher.refresh()
-    return create_app(watcher, start_watcher=False)
+    return serving_app(watcher, start_watcher=False)
 
 
 @pytest.fixture(scope="module")
@@ -37,8 +36,9 @@ def records(serving_world, world_dataset, bundles):
     return records_of(world_dataset, bundles["credit_default"], ids)
 
 
-def test_concurrent_requests_all_succeed_with_the_sequential_answer(app, records):
-    with TestClient(app) as alone:
+def test_concurrent_requests_all_succeed_with_the_sequential_answer(app, records, serving_world):
+    headers = serving_world.people["svc"].bearer
+    with TestClient(app, headers=headers) as alone:
         want = {}
         for record in records:
             r = alone.post("/v1/credit_default/score", json=record)
@@ -49,7 +49,7 @@ def test_concurrent_requests_all_succeed_with_the_sequential_answer(app, records
     start = threading.Barrier(CLIENTS)
 
     def client(k: int) -> None:
-        c = TestClient(app)
+        c = TestClient(app, headers=headers)
         start.wait()
         for i in range(PER_CLIENT):
             record = records[(k + i) % len(records)]

@@ -17,12 +17,11 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-from creditml.serving.app import create_app
 from creditml.serving.batch import FEATURE_PREFIX, score_file, write_records
 from creditml.serving.linkstore import LinkStore
 from creditml.serving.champions import ChampionWatcher
-from tests.serving.conftest import (free_port, predictions, records_of, run_artifact, stop, subprocess_env,
-                                    wait_http)
+from tests.serving.conftest import (free_port, predictions, records_of, run_artifact, serving_app, stop,
+                                    subprocess_env, wait_http)
 from tests.conftest import WORLD_TASKS
 
 TASKS = WORLD_TASKS  # collection_cure scores collection cases, not applications
@@ -61,7 +60,7 @@ def test_served_features_equal_offline_features(task, serving_world, world_datas
 def test_server_and_batch_reproduce_offline_predictions(task, serving_world, world_dataset, bundles, tmp_path):
     trained, offline, want = _sample(serving_world, task)
     records = records_of(world_dataset, bundles[task], offline.index)
-    with TestClient(create_app(ChampionWatcher(poll_seconds=0))) as client:
+    with TestClient(serving_app(ChampionWatcher(poll_seconds=0)), headers=serving_world.people["sam"].bearer) as client:
         r = client.post(f"/v1/{task}/score", json={"records": records})
     assert r.status_code == 200, r.text
     served = pd.Series({x["instance_id"]: x["probability"] for x in r.json()["results"]})
@@ -94,7 +93,8 @@ def test_fraud_server_fills_graph_context_from_the_link_store(serving_world, wor
         from creditml.model.records import frame_rows
 
         record["related"][graph.table] = frame_rows(own)
-    with TestClient(create_app(ChampionWatcher(poll_seconds=0), store)) as client:
+    with TestClient(serving_app(ChampionWatcher(poll_seconds=0), store),
+                    headers=serving_world.people["svc"].bearer) as client:
         assert any(m["link_store"] for m in client.get("/v1/models").json())
         r = client.post("/v1/intermediary_fraud/score", json={"records": records})
     assert r.status_code == 200, r.text

@@ -107,7 +107,7 @@ def _demo_workbench(logs: Path, port: int = 8100) -> None:
     from creditml.governance import set_password
     from creditml.serving.process import free_port, wait_http
 
-    saved_path = Path(os.environ.get("CREDITML_HOME") or ".creditml-demo") / "demo-tokens.json"
+    saved_path = _demo_tokens()
     saved = json.loads(saved_path.read_text())
     passwords = saved.setdefault("passwords", {})
     for name in ("demo-reviewer", "demo-approver"):
@@ -150,12 +150,18 @@ def _validate_home_credit(dataset_yaml: Path) -> None:
     for note in report.notes:
         console.print(f"  [yellow]note:[/] {note}", highlight=False)
 DEMO_PEOPLE = {"demo-scientist": ("data_scientist",), "demo-reviewer": ("reviewer",),
-               "demo-approver": ("approver",)}
+               "demo-approver": ("approver",), "demo-service": ("service",)}  # demo-service: the scoring client
+
+
+def _demo_tokens() -> Path:
+    import os
+
+    return Path(os.environ.get("CREDITML_HOME") or ".creditml-demo") / "demo-tokens.json"
 
 
 def demo_people() -> dict:
-    """The demo's data scientist, reviewer and approver, each signed in by a token kept in the demo's
-    local config (``CREDITML_HOME`` or ``.creditml-demo/``, mode 0600), never printed in full."""
+    """The demo's data scientist, reviewer, approver and scoring service, each signed in by a token kept
+    in the demo's local config (``CREDITML_HOME`` or ``.creditml-demo/``, mode 0600), never printed in full."""
     import json
     import os
 
@@ -163,9 +169,8 @@ def demo_people() -> dict:
     from creditml.governance import (AuthError, IdentityError, authenticate_token, create_user, issue_token)
 
     store = _governance()
-    home = Path(os.environ.get("CREDITML_HOME") or ".creditml-demo")
-    home.mkdir(parents=True, exist_ok=True, mode=0o700)
-    saved_path = home / "demo-tokens.json"
+    saved_path = _demo_tokens()
+    saved_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     saved = json.loads(saved_path.read_text()) if saved_path.exists() else {}
     people = {}
     for name, roles in DEMO_PEOPLE.items():
@@ -190,7 +195,9 @@ def demo_people() -> dict:
 
 
 def _demo_serving(promoted, dataset_cfg, per_task: int = 2) -> None:
-    """Start the REST server, score a few out-of-time instances per champion, print the answers."""
+    """Start the REST server, score a few out-of-time instances per champion as demo-service, print the answers."""
+    import json
+
     import httpx
     import pandas as pd
 
@@ -202,6 +209,8 @@ def _demo_serving(promoted, dataset_cfg, per_task: int = 2) -> None:
 
     tracking.configure()
     dataset = load_dataset(dataset_cfg)
+    # the server refuses calls without a token; demo_people() saved demo-service's
+    headers = {"Authorization": f"Bearer {json.loads(_demo_tokens().read_text())['demo-service']}"}
     port = free_port()
     with console.status(f"starting creditml serve on 127.0.0.1:{port}"):
         # the demo sends self-contained records: a fraud record carries its whole identifier group (a
@@ -226,7 +235,7 @@ def _demo_serving(promoted, dataset_cfg, per_task: int = 2) -> None:
             results = []
             for record in records:  # one request per record, as a scoring client sends them
                 answer = httpx.post(f"http://127.0.0.1:{port}/v1/{summary.task}/score", json={"records": [record]},
-                                    timeout=120)
+                                    headers=headers, timeout=120)
                 answer.raise_for_status()
                 results += answer.json()["results"]
             offline = preds.set_index("instance_id")["probability"]

@@ -21,11 +21,20 @@ def serve(
                                    "'none' = off)"),
     workers: int = typer.Option(1, "--workers", help="server processes, each with its own copy of the champions "
                                                      "(one per core scales scoring; see docs/serving.md)"),
+    link_store_max_age: float = typer.Option(
+        7.0, "--link-store-max-age", help="days: a link store whose newest sighting is older is reported stale"),
+    token_cache_seconds: float = typer.Option(
+        30.0, "--token-cache-seconds", help="how long a verified API token is trusted before it is checked again "
+                                            "(a revoked token works at most this long); 0 = every request"),
 ) -> None:
-    """Serve every champion over REST (POST /v1/{task}/score); follows the champion alias."""
+    """Serve every champion over REST (POST /v1/{task}/score); follows the champion alias.
+
+    Every endpoint but /health needs an API token (Authorization: Bearer) of a user with role scorer,
+    service or admin, checked against the governance database beside the tracking store
+    (MLFLOW_TRACKING_URI, or CREDITML_GOVERNANCE_URL); the server refuses to start without it."""
     from creditml.cli._serving_commands import serve as run_server
 
-    run_server(host, port, poll_seconds, link_store, workers)
+    run_server(host, port, poll_seconds, link_store, workers, link_store_max_age, token_cache_seconds)
 
 
 @app.command("score")

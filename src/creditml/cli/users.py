@@ -8,6 +8,7 @@ import typer
 
 from creditml.cli._app import _governance, _signed_in, app, console, handles_errors
 from creditml.errors import CreditmlError
+from creditml.governance.records import ROLES
 
 users = typer.Typer(help="people and services who act on models, their roles and API tokens",
                     no_args_is_help=True)
@@ -52,7 +53,7 @@ def init_admin(name: str = typer.Argument(..., help="the first admin"),
 @users.command("add")
 @handles_errors
 def add(name: str = typer.Argument(...),
-        role: list[str] = typer.Option(..., "--role", help="data_scientist, reviewer, approver, admin, service"),
+        role: list[str] = typer.Option(..., "--role", help=", ".join(ROLES)),
         password: bool = typer.Option(False, "--password", help="set a password (prompted) for creditml login")) -> None:
     """Create a user with roles (admins only)."""
     from creditml.governance import create_user

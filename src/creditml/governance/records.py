@@ -11,7 +11,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-ROLES = ("data_scientist", "reviewer", "approver", "admin", "service")
+DATA_SCIENTIST, REVIEWER, APPROVER, ADMIN, SERVICE, SCORER = (
+    "data_scientist", "reviewer", "approver", "admin", "service", "scorer")
+# every role an identity may hold; what each may do: docs/governance.md (models), docs/serving.md (the server)
+ROLES = (DATA_SCIENTIST, REVIEWER, APPROVER, ADMIN, SERVICE, SCORER)
 
 REGISTERED, REVIEW, APPROVAL, PROMOTION, ROLLBACK, FINDING, CONDITION = (
     "registered", "review", "approval", "promotion", "rollback", "finding", "condition")

@@ -64,11 +64,17 @@ class _LazyKeyLedger(Ledger):
 _stores: dict[str, object] = {}
 
 
+def governance_url(registry: ModelRegistry) -> str:
+    """URL of this registry's governance database: ``CREDITML_GOVERNANCE_URL``, else SQLite beside the store."""
+    root = governance_root(registry)
+    root.mkdir(parents=True, exist_ok=True)
+    return gov_settings.database_url(root)
+
+
 def open_ledger(registry: ModelRegistry) -> Ledger:
     """The governance ledger of this registry (``CREDITML_GOVERNANCE_URL`` or SQLite beside the store)."""
     root = governance_root(registry)
-    root.mkdir(parents=True, exist_ok=True)
-    url = gov_settings.database_url(root)
+    url = governance_url(registry)
     if url not in _stores:
         _stores[url] = connect(url)
     return _LazyKeyLedger(_stores[url], root)

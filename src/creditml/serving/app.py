@@ -7,6 +7,9 @@ with uvicorn. Endpoints:
 * ``GET /v1/{task}/schema``: the task's record contract (declared tables and columns);
 * ``GET /v1/models``, ``GET /health``, ``POST /v1/admin/reload`` (re-read the champions now).
 
+Every endpoint but ``/health`` needs a bearer token of a governance identity with a serving
+role (``serving.auth``); only ``service`` calls add scored applications to the link store.
+
 Scoring is synchronous code run in FastAPI's thread pool, so the event loop keeps
 answering health checks while a batch is computed. A request reads the model mapping
 once, so a champion swap in the middle of it does not mix two models.
@@ -20,16 +23,20 @@ import os
 import uuid
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from creditml.governance import Identity
 from creditml.model.bundle import InputOutOfRange
+from creditml.serving.auth import (OPEN_PATHS, RELOAD_ROLES, SCORE_ROLES, BearerAuth, Refused, TokenVerifier,
+                                   may_write_links, requires)
+from creditml.serving.linkstate import DEFAULT_MAX_AGE_DAYS, OK, link_store_state
 from creditml.serving.linkstore import LinkStore
 from creditml.serving.schemas import (
-    Health, MessageBody, ModelInfo, RecordErrors, ReloadResult, ScoreBatch, ScoreResponse, ValidationErrorBody,
-    RecordIn, parse_body,
+    Health, LinkStoreHealth, MessageBody, ModelInfo, RecordErrors, ReloadResult, ScoreBatch, ScoreResponse,
+    ValidationErrorBody, RecordIn, parse_body,
 )
 from creditml.serving.champions import ChampionWatcher, ServedModel
 
@@ -112,8 +119,12 @@ def _depth(value, limit: int) -> int:
     return deepest
 
 
-def score_records(served: ServedModel, records: list[dict], link_store: LinkStore | None = None) -> list[dict]:
-    """Score validated records with one model; fraud records get their graph context from the store."""
+def score_records(served: ServedModel, records: list[dict], link_store: LinkStore | None = None,
+                  add_to_store: bool = False) -> list[dict]:
+    """Score validated records with one model; fraud records get their graph context from the store.
+
+    ``add_to_store``: add the scored applications to the link store afterwards (only for
+    identities that may write it, ``auth.may_write_links``)."""
     bundle = served.bundle
     store = None
     if link_store is not None and served.uses_graph:
@@ -131,7 +142,7 @@ def score_records(served: ServedModel, records: list[dict], link_store: LinkStor
         raise ScoringError(f"the record(s) passed validation but could not be scored by {served.name} version "
                            f"{served.version} (error {ref} in the server log); check that related rows belong to "
                            "the instance and that amounts are in their usual units") from exc
-    if store is not None:
+    if store is not None and add_to_store:
         for record in records:
             store.observe(record)
     out = []
@@ -143,11 +154,29 @@ def score_records(served: ServedModel, records: list[dict], link_store: LinkStor
     return out
 
 
-def create_app(watcher: ChampionWatcher, link_store: LinkStore | None = None, start_watcher: bool = True) -> FastAPI:
+def create_app(watcher: ChampionWatcher, link_store: LinkStore | None = None, start_watcher: bool = True, *,
+               verifier: TokenVerifier, link_store_max_age_days: float = DEFAULT_MAX_AGE_DAYS) -> FastAPI:
+    """``verifier`` checks the bearer token of every request but ``/health`` (no default: a server
+    always knows its identities); ``link_store_max_age_days`` is when a store counts as stale."""
+
+    def store_health() -> LinkStoreHealth | None:
+        if link_store is None:
+            return None
+        state = link_store_state(link_store, link_store_max_age_days)
+        return LinkStoreHealth(state=state.state, newest_sighting=state.newest_sighting,
+                               max_age_days=state.max_age_days, message=state.message)
+
+    def warn_about_link_store() -> None:
+        state = store_health()
+        if state is not None and state.state != OK:
+            readers = ", ".join(t for t, m in sorted(watcher.models.items()) if m.uses_graph) or "none"
+            log.warning("%s (served tasks that read it: %s)", state.message, readers)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         if start_watcher:
             watcher.start()
+        await run_in_threadpool(warn_about_link_store)
         try:
             yield
         finally:
@@ -158,6 +187,11 @@ def create_app(watcher: ChampionWatcher, link_store: LinkStore | None = None, st
                   description="Champion models of creditml: raw relational records in; probability, score, "
                               "band and reason codes out.")
     app.state.watcher, app.state.link_store = watcher, link_store
+    app.add_middleware(BearerAuth, verifier=verifier)
+
+    @app.exception_handler(Refused)
+    async def _refused(request: Request, exc: Refused):
+        return exc.response()
 
     @app.exception_handler(RecordErrors)
     async def _record_errors(request: Request, exc: RecordErrors):
@@ -194,15 +228,20 @@ def create_app(watcher: ChampionWatcher, link_store: LinkStore | None = None, st
         models = watcher.models
         mismatch = list(watcher.mismatches)
         status = ("champion mismatch" if mismatch else "ok") if models else "no models"
-        return Health(status=status, models=len(models), champion_mismatch=mismatch)
+        links = store_health()
+        if status == "ok" and links is not None and links.state != OK and any(m.uses_graph for m in models.values()):
+            status = f"link store {links.state}"
+        return Health(status=status, models=len(models), champion_mismatch=mismatch, link_store=links)
 
     @app.get("/v1/models", response_model=list[ModelInfo])
     def list_models() -> list[ModelInfo]:
         return infos()
 
-    @app.post("/v1/admin/reload", response_model=ReloadResult)
+    @app.post("/v1/admin/reload", response_model=ReloadResult,
+              dependencies=[Depends(requires(RELOAD_ROLES, "reload the champions"))])
     def reload() -> ReloadResult:
         changed = watcher.refresh()
+        warn_about_link_store()
         return ReloadResult(changed=changed, models=infos())
 
     @app.get("/v1/{task}/schema", responses={404: _ERRORS[404]})
@@ -212,7 +251,8 @@ def create_app(watcher: ChampionWatcher, link_store: LinkStore | None = None, st
 
     @app.post("/v1/{task}/score", response_model=ScoreResponse, responses=_ERRORS,
               openapi_extra={"requestBody": _REQUEST_BODY})
-    async def score(task: str, request: Request):
+    async def score(task: str, request: Request,
+                    identity: Identity = Depends(requires(SCORE_ROLES, "score task {task!r}"))):
         served = served_or_404(task)
         if isinstance(served, JSONResponse):
             return served
@@ -221,7 +261,8 @@ def create_app(watcher: ChampionWatcher, link_store: LinkStore | None = None, st
         def work() -> ScoreResponse:
             records, batch = parse_body(parse_json(raw))
             clean = served.validator.validate(records, batch)
-            return ScoreResponse(task=task, results=score_records(served, clean, link_store))
+            return ScoreResponse(task=task, results=score_records(served, clean, link_store,
+                                                                  add_to_store=may_write_links(identity)))
 
         return await run_in_threadpool(work)
 
@@ -240,25 +281,49 @@ def _register_schemas(app: FastAPI) -> None:
                 full = model.model_json_schema(ref_template="#/components/schemas/{model}")
                 schemas.update(full.pop("$defs", {}))
                 schemas[model.__name__] = full
+            _document_auth(spec)
             app.openapi_schema = spec
         return app.openapi_schema
 
     app.openapi = openapi
 
 
+def _document_auth(spec: dict) -> None:
+    """The bearer scheme in the spec: every operation but the open ones needs it and may answer 401/403."""
+    spec["components"]["securitySchemes"] = {"bearer": {
+        "type": "http", "scheme": "bearer",
+        "description": "an API token from 'creditml users token NAME' (roles: docs/serving.md, Authentication)"}}
+    refusal = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ValidationErrorBody"}}}}
+    for path, operations in spec.get("paths", {}).items():
+        for operation in operations.values():
+            if path in OPEN_PATHS:
+                operation["security"] = []
+                continue
+            operation["security"] = [{"bearer": []}]
+            operation["responses"].setdefault("401", {"description": "no token, or a token the identity store "
+                                                                     "refuses", **refusal})
+            operation["responses"].setdefault("403", {"description": "the token's user lacks the role", **refusal})
+
+
 def app_from_env() -> FastAPI:
     """The app as ``uvicorn --factory creditml.serving.app:app_from_env`` builds it.
 
-    ``MLFLOW_TRACKING_URI`` (default: the embedded store), ``CREDITML_POLL_SECONDS``
-    (default 30), ``CREDITML_LINKSTORE_URL`` (default ``sqlite:///mlruns/linkstore.db``;
-    ``none`` disables the store).
+    ``MLFLOW_TRACKING_URI`` (default: the embedded store; its governance database holds the
+    identities, or ``CREDITML_GOVERNANCE_URL``), ``CREDITML_POLL_SECONDS`` (default 30),
+    ``CREDITML_LINKSTORE_URL`` (default ``sqlite:///mlruns/linkstore.db``; ``none`` disables
+    the store), ``CREDITML_LINKSTORE_MAX_AGE_DAYS`` (default 7), ``CREDITML_TOKEN_CACHE_SECONDS``
+    (default 30). Refuses to build without a readable identity store.
     """
-    from creditml.registry import tracking
+    from creditml.registry import open_registry, tracking
+    from creditml.registry.governed import governance_url
+    from creditml.serving.auth import cache_seconds_from_env, open_identity_store
+    from creditml.serving.linkstate import max_age_from_env
     from creditml.serving.linkstore import DEFAULT_URL
 
-    tracking.configure()
+    uri = tracking.configure()
+    verifier = TokenVerifier(open_identity_store(governance_url(open_registry(uri))), cache_seconds_from_env())
     url = os.environ.get("CREDITML_LINKSTORE_URL", DEFAULT_URL)
     store = None if url.lower() == "none" else LinkStore(url)
     watcher = ChampionWatcher(poll_seconds=float(os.environ.get("CREDITML_POLL_SECONDS", "30")))
-    return create_app(watcher, store)
+    return create_app(watcher, store, verifier=verifier, link_store_max_age_days=max_age_from_env())
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
+from typing import Iterator
 import socket
 import subprocess
 import sys
@@ -48,3 +50,35 @@ def stop(proc: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(timeout=5)
+
+
+TOKEN_ENV = "CREDITML_SERVING_TOKEN"
+
+
+@contextmanager
+def client_token(explicit: str | None = None, role: str = "service", label: str = "bench") -> Iterator[str]:
+    """A bearer token for a scoring client on loopback (benchmarks).
+
+    ``explicit``, else ``$CREDITML_SERVING_TOKEN``; else a new token of user ``bench-<role>``
+    (created with that role if missing) in the governance store beside the configured
+    tracking store, revoked on exit. Never printed.
+    """
+    token = explicit or os.environ.get(TOKEN_ENV, "").strip()
+    if token:
+        yield token
+        return
+    from creditml.governance import IdentityError, add_role, create_user, issue_token, revoke_token
+    from creditml.registry import open_registry
+    from creditml.registry.governed import open_store
+
+    store = open_store(open_registry())
+    name = f"bench-{role}"
+    try:
+        create_user(store, name, (role,))
+    except IdentityError:
+        add_role(store, name, role)  # created by an earlier run
+    issued = issue_token(store, name, label)
+    try:
+        yield issued.token
+    finally:
+        revoke_token(store, issued.token_id)

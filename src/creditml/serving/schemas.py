@@ -79,11 +79,20 @@ class ModelInfo(BaseModel):
     link_store: bool = False  # graph context filled from the link store
 
 
+class LinkStoreHealth(BaseModel):
+    state: str = Field(..., description="ok, empty (no application), stale (newest sighting older than "
+                                        "max_age_days) or unreadable")
+    newest_sighting: Optional[str] = None
+    max_age_days: float
+    message: str = ""
+
+
 class Health(BaseModel):
     status: str
     models: int
     # models whose champion alias disagrees with the ledger (or whose ledger fails verification)
     champion_mismatch: list[dict] = []
+    link_store: Optional[LinkStoreHealth] = None  # None: the server runs without a link store
 
 
 class ReloadResult(BaseModel):
