@@ -130,7 +130,8 @@ def main(argv: list[str] | None = None) -> int:
 
     tracking.configure()
     registry = open_registry()
-    runs = {task: run_id for task, _, run_id in champion_versions(registry).values()}
+    champions, _ = champion_versions(registry)  # the champions the ledger vouches for
+    runs = {task: run_id for task, _, run_id in champions.values()}
     if args.task not in runs:
         print(f"no {args.task} champion; known: {', '.join(sorted(runs)) or 'none'}", file=sys.stderr)
         return 2

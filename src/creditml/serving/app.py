@@ -121,7 +121,7 @@ def score_records(served: ServedModel, records: list[dict], link_store: LinkStor
         cutoffs = bundle.cutoff_times(records)["time"]
         records = [store.with_context(r, c) for r, c in zip(records, cutoffs)]
     try:
-        scored = bundle.score_records(records)  # the compiled scorer for a few records
+        scored = bundle.score(records)
     except InputOutOfRange as exc:  # a feature computed from the record is not a number a model can read
         raise ScoringError(str(exc)) from exc
     except (ValueError, KeyError, TypeError, IndexError, ArithmeticError, RecursionError) as exc:
@@ -135,10 +135,10 @@ def score_records(served: ServedModel, records: list[dict], link_store: LinkStor
         for record in records:
             store.observe(record)
     out = []
-    for row in scored:
-        iid = row["instance_id"].item() if hasattr(row["instance_id"], "item") else row["instance_id"]
-        out.append({"instance_id": iid, "probability": float(row["probability"]), "score": float(row["score"]),
-                    "band": str(row["band"]), "reason_codes": row["reason_codes"],
+    for row in scored.itertuples(index=False):
+        iid = row.instance_id.item() if hasattr(row.instance_id, "item") else row.instance_id
+        out.append({"instance_id": iid, "probability": float(row.probability), "score": float(row.score),
+                    "band": str(row.band), "reason_codes": json.loads(row.reason_codes),
                     "model_name": served.name, "model_version": served.version})
     return out
 
