@@ -1,9 +1,11 @@
 """Champions to benchmark serving against: the three demo tasks trained with few trials.
 
-    MLFLOW_TRACKING_URI=sqlite:////tmp/serve-mlruns/mlflow.db \
+    MLFLOW_TRACKING_URI=sqlite:////tmp/serve-mlruns/mlflow.db CREDITML_HOME=/tmp/serve-mlruns/home \
         python bench/prepare_champions.py --world /tmp/serve-world --trials 5
 
-Each task is trained, reviewed and promoted the way ``creditml demo`` does it; a task
+Each task is trained by the demo's data scientist, reviewed, approved and promoted by the
+demo's reviewer and approver (signed in with tokens kept under ``CREDITML_HOME``), the way
+``creditml demo`` does it; a task
 whose gates fail is reported and left unpromoted. Latency depends on the number of
 features and trees, not on how well the model was tuned, so a few trials are enough.
 """
@@ -28,22 +30,25 @@ def main(argv: list[str] | None = None) -> int:
 
     from creditml.config import load_pipeline_config
     from creditml.registry import tracking
-    from creditml.registry.promotion import promote, review
+    from creditml.cli.demo import demo_people
+    from creditml.registry.promotion import approve, promote, review
     from creditml.runner import run_pipeline
 
     tracking.configure()
+    people = demo_people()
     pipelines = Path(__file__).resolve().parents[1] / "pipelines"
     failed = 0
     for task in args.tasks:
         cfg = load_pipeline_config(pipelines / f"{task}.yaml", [f"tuning.n_trials={args.trials}", *args.overrides],
                                    args.world / "dataset.yaml")
-        summary = run_pipeline(cfg)
+        summary = run_pipeline(cfg, trainer=people["demo-scientist"])
         if not (summary.version and summary.gates_passed):
             print(f"{task}: version {summary.version} not promoted: {summary.gate_reasons}", file=sys.stderr)
             failed += 1
             continue
-        review(summary.model_name, summary.version, True, "bench", "latency benchmark champion")
-        promote(summary.model_name, summary.version, by="bench/prepare_champions.py")
+        review(summary.model_name, summary.version, True, people["demo-reviewer"], "latency benchmark champion")
+        approve(summary.model_name, summary.version, people["demo-approver"], "bench/prepare_champions.py")
+        promote(summary.model_name, summary.version, people["demo-approver"])
         print(f"{task}: {summary.model_name} version {summary.version} is champion")
     return 1 if failed else 0
 

@@ -25,6 +25,7 @@ from creditml.model.paths import feature_paths
 from creditml.model.frame import feature_types, model_matrix, positional_names
 from creditml.model.scorecard import ScoreScale
 from creditml.model.records import tables_from_records
+from creditml.model.scorer import CompiledScorer
 
 OUTPUT_COLUMNS = ["instance_id", "probability", "score", "band", "reason_codes"]
 SKEW_RTOL = 1e-9  # the engine's chunked and one-instance paths may differ in the last bits of a float
@@ -53,6 +54,8 @@ class ModelBundle:
     key_kinds: dict[str, dict[str, str]] = field(default_factory=dict)  # id columns: "int" or "str"
     _single: tuple | None = field(default=None, init=False, repr=False, compare=False)
     _served: ServedInputs | None = field(default=None, init=False, repr=False, compare=False)
+    _scorer: CompiledScorer | None = field(default=None, init=False, repr=False, compare=False)
+    _xgb_schema: tuple | None = field(default=None, init=False, repr=False, compare=False)
 
     # ------------------------------------------------------------------ persistence
     def save(self, folder: Path) -> Path:
@@ -121,15 +124,30 @@ class ModelBundle:
                                                  self.features_settings, self.engine)
         return served
 
+    @property
+    def scorer(self) -> CompiledScorer:
+        """The compiled scorer of a few records (``model.scorer``; built on first use)."""
+        scorer = self._scorer
+        if scorer is None or scorer.bundle is not self:
+            scorer = self._scorer = CompiledScorer(self)
+        return scorer
+
     def margins(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """Margin and per-feature contributions (XGBoost's exact TreeSHAP; last column = bias)."""
+        block = model_matrix(X, self.features, self.categories)
+        return self.block_margins(block, X.index)
+
+    def block_margins(self, block: np.ndarray, instances) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`margins` of a model matrix (float64, the model's column order) of ``instances``."""
+        self._check_range(instances, block)
         # a few rows on one thread: waking OpenMP's pool costs more than the trees (~12 ms a request)
-        nthread = 1 if len(X) <= SINGLE_THREAD_ROWS else 0
-        block = np.ascontiguousarray(model_matrix(X, self.features, self.categories))
-        self._check_range(X, block)
-        dm = xgb.DMatrix(block, feature_names=positional_names(self.features),
-                         feature_types=feature_types(self.features, self.categories), enable_categorical=True,
-                         nthread=nthread)
+        nthread = 1 if len(block) <= SINGLE_THREAD_ROWS else 0
+        if self._xgb_schema is None:
+            self._xgb_schema = (positional_names(self.features), feature_types(self.features, self.categories))
+        names, types = self._xgb_schema
+        # XGBoost reads float32: the same rounding as its own conversion of a float64 block
+        dm = xgb.DMatrix(np.ascontiguousarray(block, dtype=np.float32), feature_names=names, feature_types=types,
+                         enable_categorical=True, nthread=nthread)
         booster = self._single_thread_booster() if nthread == 1 else self.booster
         rng = (0, self.best_iteration + 1)
         contribs = booster.predict(dm, pred_contribs=True, iteration_range=rng)
@@ -137,11 +155,11 @@ class ModelBundle:
         margin = booster.predict(dm, output_margin=True, iteration_range=rng)
         return margin.astype("float64"), contribs
 
-    def _check_range(self, X: pd.DataFrame, block: np.ndarray) -> None:
+    def _check_range(self, instances, block: np.ndarray) -> None:
         bad = np.abs(block) > FLOAT32_MAX  # inf too; NaN compares False (missing is fine)
         if bad.any():
             row, col = (int(v[0]) for v in np.nonzero(bad))
-            instance = X.index[row].item() if hasattr(X.index[row], "item") else X.index[row]
+            instance = instances[row].item() if hasattr(instances[row], "item") else instances[row]
             raise InputOutOfRange(
                 f"feature {self.features[col]!r} of instance {instance!r} is {float(block[row, col]):g}, beyond the "
                 f"largest number the model reads ({FLOAT32_MAX:.3g}); check the amounts it is computed from "
@@ -155,7 +173,13 @@ class ModelBundle:
         return self._single[1]
 
     def score_matrix(self, X: pd.DataFrame) -> pd.DataFrame:
-        margin, contribs = self.margins(X)
+        block = model_matrix(X, self.features, self.categories)
+        results = self._results(list(X.index.values), block, lambda i: _Row(X, i))
+        return self._frame(results)
+
+    def _results(self, ids: list, block: np.ndarray, values_of) -> list[dict]:
+        """One result per row: instance id, probability, score, band and reason codes (a list)."""
+        margin, contribs = self.block_margins(block, ids)
         proba = 1.0 / (1.0 + np.exp(-margin))
         scale = ScoreScale.from_settings(self.scoring)
         if self.scoring.label_is_good:  # score the chance of the bad outcome; reasons pull the good one down
@@ -163,10 +187,19 @@ class ModelBundle:
         else:
             proba_bad = proba
         scores = scale.score(proba_bad)
+        bands = scale.band(scores)
+        scores = np.round(scores, 1)
         # only the top features' values are read: a whole row as a Series costs more than the trees
-        reasons = [json.dumps(self.reason_codes(row, _Row(X, i))) for i, row in enumerate(contribs[:, :-1])]
-        return pd.DataFrame({"instance_id": X.index.values, "probability": proba, "score": np.round(scores, 1),
-                             "band": scale.band(scores), "reason_codes": reasons})
+        return [{"instance_id": ids[i], "probability": proba[i], "score": scores[i], "band": bands[i],
+                 "reason_codes": self.reason_codes(row, values_of(i))} for i, row in enumerate(contribs[:, :-1])]
+
+    @staticmethod
+    def _frame(results: list[dict]) -> pd.DataFrame:
+        return pd.DataFrame({"instance_id": np.array([r["instance_id"] for r in results]),
+                             "probability": np.array([r["probability"] for r in results], dtype="float64"),
+                             "score": np.array([r["score"] for r in results], dtype="float64"),
+                             "band": np.array([r["band"] for r in results]),
+                             "reason_codes": [json.dumps(r["reason_codes"]) for r in results]})
 
     def reason_codes(self, contributions: np.ndarray, values) -> list[dict]:
         """The features that pushed this instance's score down most (its risk up), strongest first."""
@@ -179,7 +212,26 @@ class ModelBundle:
         return out
 
     def score(self, records: list[dict]) -> pd.DataFrame:
-        return self.score_matrix(self.feature_matrix(records))
+        return self._frame(self.score_records(records))
+
+    def score_records(self, records: list[dict]) -> list[dict]:
+        """:meth:`score` as one dict per record (``reason_codes`` a list): the compiled scorer for a few
+        records, the general path (``feature_matrix`` then ``score_matrix``) for anything else."""
+        compiled = self.scorer.feature_block(records)
+        if compiled is not None:
+            ids, block, values_of = compiled
+            return self._results(ids, block, values_of)
+        X = self.feature_matrix(records)
+        block = model_matrix(X, self.features, self.categories)
+        return self._results(list(X.index.values), block, lambda i: _Row(X, i))
+
+    def warm_up(self) -> None:
+        """Plan and compile the model's program now (a record with no related rows), not on a first request."""
+        kinds = self.key_kinds.get(self.task.target, {}) or {self.index_name: "int"}
+        instance = {col: 0 if kind == "int" else "0" for col, kind in kinds.items()}  # keys and foreign keys
+        instance[self.task.cutoff] = f"{self.dataset.as_of or '2000-01-01'}T00:00:00"
+        for _ in range(2):  # the second call compiles the program of the columns the plan reads
+            self.score_records([{"instance": instance, "related": {}}])
 
 
 def _same_value(offline, served) -> bool:

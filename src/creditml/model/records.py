@@ -200,11 +200,13 @@ def _empty_table(cfg: DatasetConfig, name: str, anchor, kinds: dict[str, str]) -
 
 
 def tables_from_records(cfg: DatasetConfig, target: str, records: list[dict],
-                        keys: dict[str, dict[str, str]] | None = None) -> dict[str, pd.DataFrame]:
+                        keys: dict[str, dict[str, str]] | None = None,
+                        only: set[str] | None = None) -> dict[str, pd.DataFrame]:
     """Typed tables holding every row of every record (duplicates by key dropped).
 
     ``keys`` (from :func:`key_kinds` on the training data) gives id columns the same
-    type as in training, also when a record leaves a table or a key empty.
+    type as in training, also when a record leaves a table or a key empty. ``only``
+    types the rows of these tables and leaves the others empty.
     """
     rows: dict[str, list[dict]] = defaultdict(list)
     for record in records:
@@ -218,7 +220,7 @@ def tables_from_records(cfg: DatasetConfig, target: str, records: list[dict],
     out = {}
     for name, spec in cfg.tables.items():
         kinds = (keys or {}).get(name, {})
-        table_rows = rows.get(name)
+        table_rows = rows.get(name) if only is None or name in only else None
         out[name] = _typed_table(spec, table_rows, anchor, kinds) if table_rows else _empty_table(cfg, name, anchor, kinds)
     return out
 

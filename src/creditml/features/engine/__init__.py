@@ -15,10 +15,11 @@ stock featuretools primitives are in the engine's tables keyed by class.
 """
 
 from creditml.features.engine._api import calculate_feature_matrix
+from creditml.features.engine._arrays import ArrayMatrix, ArrayTable
 from creditml.features.engine._frames import CUTOFF
 from creditml.features.engine._primitive import EnginePrimitive
 from creditml.features.engine._served import (ServedMatrix, align_relationship, sort_like_woodwork,
                                               type_like_woodwork)
 
-__all__ = ["CUTOFF", "EnginePrimitive", "ServedMatrix", "align_relationship", "calculate_feature_matrix",
+__all__ = ["ArrayMatrix", "ArrayTable", "CUTOFF", "EnginePrimitive", "ServedMatrix", "align_relationship", "calculate_feature_matrix",
            "sort_like_woodwork", "type_like_woodwork"]
