@@ -33,6 +33,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from creditml.errors import CreditmlError
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # bench.baselines
 PIPELINES = ("taiwan_default", "home_credit_default")
@@ -161,11 +163,17 @@ def main() -> None:
                 runs = [args.overrides + [f"split.fold={k}"] for k in range(split.folds)]
             done = []
             for overrides in runs:
-                done.append(compare(name, samples, overrides, scratch))
+                try:
+                    done.append(compare(name, samples, overrides, scratch))
+                except CreditmlError as e:  # a fold short of positives: said, and left out of the pool
+                    if not args.folds:
+                        raise
+                    print(f"{name} {overrides[-1]}: not run: {e}", file=sys.stderr, flush=True)
+                    continue
                 if args.json:
                     print(json.dumps({k: v for k, v in done[-1].items() if k != "held_out"}), flush=True)
             rows += done
-            if args.folds:
+            if args.folds and len(done) >= 2:
                 pools.append(pooled(name, done))
                 if args.json:
                     print(json.dumps(pools[-1]), flush=True)

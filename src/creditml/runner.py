@@ -75,7 +75,7 @@ def preflight(cfg: PipelineConfig):
     instances = build_instances(dataset, cfg.task)
     split = time_split(instances.times, cfg.split)
     check_trainable(instances.labels, split, cfg.training.min_positives, cfg.task.name, instances.left_out,
-                    cfg.task.maturity_days)
+                    cfg.task.maturity_days, cfg.split.method)
     check_folds(instances.labels, instances.times, split, cfg)
     return dataset
 

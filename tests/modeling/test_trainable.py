@@ -39,6 +39,15 @@ def test_a_short_split_period_is_named_otherwise():
         check_trainable(labels, split, 10, "credit_default", {}, 365)
 
 
+def test_a_short_hash_split_is_named_with_the_hash_split_advice():
+    labels = pd.Series([0] * 50 + [1] * 100 + [0] * 50)
+    split = pd.Series(["test"] * 50 + ["train"] * 100 + ["validation"] * 50)
+    with pytest.raises(CreditmlError, match=r"test: 0 positive\(s\) among 50 instances.*Cause: the hash split leaves "
+                                            r"one split short of positives; raise split.test_share or "
+                                            r"split.validation_share, choose another split.seed"):
+        check_trainable(labels, split, 10, "home_credit_default", {}, None, "key_hash")
+
+
 def test_a_small_training_split_is_tuned_on_folds_by_key_or_by_time(small_world):
     from creditml.config import load_pipeline_config
     from creditml.modeling.train import tuning_folds

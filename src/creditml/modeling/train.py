@@ -55,7 +55,8 @@ class TrainedModel:
 
 
 def check_trainable(labels: pd.Series, split: pd.Series, min_positives: int, task: str,
-                    left_out: dict[str, int] | None = None, maturity_days: int | None = None) -> None:
+                    left_out: dict[str, int] | None = None, maturity_days: int | None = None,
+                    split_method: str = "time") -> None:
     """Stop before anything is logged when a split cannot train or evaluate a model, saying why.
 
     ``left_out`` (``TaskInstances.left_out``) tells whether label maturity, missing label
@@ -69,7 +70,7 @@ def check_trainable(labels: pd.Series, split: pd.Series, min_positives: int, tas
             problems.append(f"{name}: {pos} positive(s) among {len(y)} instances")
     if not problems:
         return
-    causes = too_few_positives_causes(labels, left_out or {}, maturity_days, min_positives)
+    causes = too_few_positives_causes(labels, left_out or {}, maturity_days, min_positives, split_method)
     raise CreditmlError(
         f"task {task!r}: too few positives to train and evaluate (need at least {min_positives} per split "
         f"and some negatives): {'; '.join(problems)}. " + " ".join(causes)
@@ -77,7 +78,7 @@ def check_trainable(labels: pd.Series, split: pd.Series, min_positives: int, tas
 
 
 def too_few_positives_causes(labels: pd.Series, left_out: dict[str, int], maturity_days: int | None,
-                             min_positives: int) -> list[str]:
+                             min_positives: int, split_method: str = "time") -> list[str]:
     """Which cause applies, each with what to do; the largest first."""
     causes = []
     immature = left_out.get("label not matured", 0)
@@ -94,6 +95,9 @@ def too_few_positives_causes(labels: pd.Series, left_out: dict[str, int], maturi
         causes.append(f"Cause: the whole portfolio has only {int(labels.sum())} positive(s) among {len(labels):,} "
                       "matured instances, too few to split three ways; use data over a longer window, raise "
                       "split.validation_share and split.test_share, or lower training.min_positives.")
+    if not causes and split_method == "key_hash":
+        causes.append("Cause: the hash split leaves one split short of positives; raise split.test_share or "
+                      "split.validation_share, choose another split.seed, or lower training.min_positives.")
     if not causes:
         causes.append("Cause: the split leaves one period short of positives; move the split dates "
                       "(split.validation_start / split.test_start) or lower training.min_positives.")
@@ -183,7 +187,7 @@ class TrainingInputs:
 def training_inputs(matrix: pd.DataFrame, labels: pd.Series, split: pd.Series, times: pd.Series,
                     cfg: PipelineConfig) -> TrainingInputs:
     """``times`` are the instances' cutoff times (aligned with ``labels``); they order the tuning folds."""
-    check_trainable(labels, split, cfg.training.min_positives, cfg.task.name)
+    check_trainable(labels, split, cfg.training.min_positives, cfg.task.name, split_method=cfg.split.method)
     check_folds(labels, times, split, cfg)
     names = list(matrix.columns)
     categories = fit_categories(matrix.loc[(split == "train").values])
