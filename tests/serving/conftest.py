@@ -119,7 +119,10 @@ def serving_app(watcher, link_store=None, start_watcher: bool = True, cache_seco
 def run_artifact(run_id: str, path: str) -> str:
     import mlflow
 
-    return mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=path)
+    # the serving world's store, named explicitly: a test that pointed mlflow elsewhere leaves mlflow's
+    # process-wide tracking URI behind after its environment is restored
+    return mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=path,
+                                               tracking_uri=os.environ["MLFLOW_TRACKING_URI"])
 
 
 def predictions(run_id: str) -> pd.DataFrame:
