@@ -173,9 +173,11 @@ class ModelBundle:
         return self._single[1]
 
     def score_matrix(self, X: pd.DataFrame) -> pd.DataFrame:
+        return self._frame(self._matrix_results(X))
+
+    def _matrix_results(self, X: pd.DataFrame) -> list[dict]:
         block = model_matrix(X, self.features, self.categories)
-        results = self._results(list(X.index.values), block, lambda i: _Row(X, i))
-        return self._frame(results)
+        return self._results(list(X.index.values), block, lambda i: _Row(X, i))
 
     def _results(self, ids: list, block: np.ndarray, values_of) -> list[dict]:
         """One result per row: instance id, probability, score, band and reason codes (a list)."""
@@ -221,9 +223,7 @@ class ModelBundle:
         if compiled is not None:
             ids, block, values_of = compiled
             return self._results(ids, block, values_of)
-        X = self.feature_matrix(records)
-        block = model_matrix(X, self.features, self.categories)
-        return self._results(list(X.index.values), block, lambda i: _Row(X, i))
+        return self._matrix_results(self.feature_matrix(records))
 
     def warm_up(self) -> None:
         """Plan and compile the model's program now (a record with no related rows), not on a first request."""
