@@ -51,16 +51,6 @@ def _batch_of(record: dict, pk: str, n: int) -> list[dict]:
     return out
 
 
-def _own_rows_only(record: dict, bundle) -> dict:
-    """The record as a client sends it to a server with a link store: no identifier group."""
-    graph, pk = bundle.features_settings.graph, bundle.index_name
-    me = record["instance"][pk]
-    related = dict(record.get("related") or {})
-    related[graph.table] = [r for r in related.get(graph.table, []) if r.get(graph.instance_column) == me]
-    related.pop(bundle.task.target, None)
-    return {**record, "related": related}
-
-
 def _start_server(port: int, link_store: str = "none") -> subprocess.Popen:
     env = dict(os.environ, CREDITML_POLL_SECONDS="0", CREDITML_LINKSTORE_URL=link_store,
                PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
@@ -97,6 +87,7 @@ def _bench(args, champions: dict, token: str) -> int:
 
     from creditml.registry import open_registry
     from creditml.serving.champions import load_bundle
+    from creditml.serving.linkstore import own_record
 
     port = free_port()
     server = _start_server(port, args.link_store)
@@ -121,7 +112,7 @@ def _bench(args, champions: dict, token: str) -> int:
             record = json.loads(Path(open_registry().download_artifacts(run_id, "serving/example_record.json")).read_text())
             sent = record
             if args.link_store != "none" and bundle.features_settings.graph is not None:
-                sent = _own_rows_only(record, bundle)
+                sent = own_record(record, bundle.dataset, bundle.features_settings.graph, bundle.task.target)
             load_before = os.getloadavg()
             bundle.score([record])  # warm-up
             local = []

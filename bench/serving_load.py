@@ -6,7 +6,9 @@
 Starts ``creditml serve --workers N`` on 127.0.0.1 (or targets ``--url``, which must be a
 loopback address), then ``--clients`` threads post the champion's example record
 (``serving/example_record.json`` of its run) until ``--requests`` answers or
-``--max-seconds`` have passed, whichever comes first. Any answer other than 200, or a
+``--max-seconds`` have passed, whichever comes first. With ``--link-store`` a fraud record is
+sent as a client sends it: the application's own sightings, the identifier group left to
+the server's store. Any answer other than 200, or a
 probability different from the first answer's, counts as an error. Prints requests/s,
 p50/p95/p99/max latency, the errors and the machine's load average; exits 1 on any error.
 
@@ -164,11 +166,19 @@ def main(argv: list[str] | None = None) -> int:
     tracking.configure()
     registry = open_registry()
     champions, _ = champion_versions(registry)  # the champions the ledger vouches for
-    runs = {task: run_id for task, _, run_id in champions.values()}
+    runs = {task: (name, version, run_id) for name, (task, version, run_id) in champions.items()}
     if args.task not in runs:
         print(f"no {args.task} champion; known: {', '.join(sorted(runs)) or 'none'}", file=sys.stderr)
         return 2
-    record = json.loads(Path(registry.download_artifacts(runs[args.task], "serving/example_record.json")).read_text())
+    name, version, run_id = runs[args.task]
+    record = json.loads(Path(registry.download_artifacts(run_id, "serving/example_record.json")).read_text())
+    if args.link_store != "none":
+        from creditml.serving.champions import load_bundle
+        from creditml.serving.linkstore import own_record
+
+        bundle = load_bundle(f"models:/{name}/{version}")
+        if bundle.features_settings.graph is not None:
+            record = own_record(record, bundle.dataset, bundle.features_settings.graph, bundle.task.target)
     with client_token(args.token) as token:  # before the server starts: it may create the identity store's user
         result = _load(args, record, token)
     result["workers"] = None if args.url else args.workers

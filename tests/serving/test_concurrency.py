@@ -1,7 +1,7 @@
 """Concurrent requests: every cache on the request path is shared by many threads at once.
 
-Eight clients score in parallel through the real app (one TestClient each, so requests
-run on the server's thread pool side by side) with a tiny interpreter switch interval,
+Eight clients score in parallel through the real app (one TestClient each, and eight
+scoring threads where a server has one, so requests run side by side) with a tiny interpreter switch interval,
 which makes a thread switch likely between any two bytecodes. Any answer other than 200,
 or a probability different from the one request scored alone, fails the test.
 """
@@ -26,7 +26,7 @@ def app(serving_world):
     serving_world.model("credit_default")
     watcher = ChampionWatcher(poll_seconds=0)
     watcher.refresh()
-    return serving_app(watcher, start_watcher=False)
+    return serving_app(watcher, start_watcher=False, scoring_threads=CLIENTS)
 
 
 @pytest.fixture(scope="module")

@@ -99,6 +99,21 @@ def _with_graph(dataset: Dataset, target: str, cutoff_time: pd.DataFrame, matrix
     return pd.concat([matrix, graph], axis=1)
 
 
+def graph_columns(cfg: DatasetConfig, target: str, settings: GraphSettings) -> dict[str, set[str]]:
+    """The columns of each table :func:`graph_inputs` reads (primary keys included)."""
+    spec = cfg.tables[target]
+    out = {target: {spec.primary_key, spec.time_index, settings.customer_column},
+           settings.table: {cfg.tables[settings.table].primary_key, settings.instance_column, settings.value_column,
+                            settings.kind_column, settings.time_column}}
+    if settings.label:
+        label = cfg.labels[settings.label]
+        lab = cfg.tables[label.table]
+        key = spec.primary_key if label.table == target else next(
+            fk.column for fk in lab.foreign_keys if fk.references == target)
+        out.setdefault(label.table, set()).update({lab.primary_key, label.column, label.known_at, key})
+    return {name: {c for c in cols if c is not None} for name, cols in out.items()}
+
+
 def graph_inputs(dataset: Dataset, target: str, settings: GraphSettings, cutoff_time: pd.DataFrame):
     """Frames the graph features need, renamed to the names ``graph_features`` expects."""
     cfg: DatasetConfig = dataset.config

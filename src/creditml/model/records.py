@@ -163,17 +163,19 @@ def _offsets_or_times(values: pd.Series, unit: str, anchor) -> pd.Series:
     return out
 
 
-def _typed_table(spec, rows: list[dict], anchor, kinds: dict[str, str]) -> pd.DataFrame:
+def _typed_table(spec, rows: list[dict], anchor, kinds: dict[str, str], keep: set[str] | None = None) -> pd.DataFrame:
     raw = pd.DataFrame(rows)
     cols = {}
     for col, cspec in spec.columns.items():
+        if keep is not None and col not in keep:
+            continue
         values = raw[col] if col in raw.columns else pd.Series([None] * len(raw), index=raw.index, dtype=object)
         if cspec.type == "datetime" and cspec.offset_unit is None:
             values = pd.to_datetime(values, errors="coerce", format="ISO8601")
         kind = kinds.get(col)
         cols[col] = _as_key(values, kind) if kind else _typed_column(values, cspec, anchor)
     for fk in spec.foreign_keys:  # a key derived through a bridge travels in the record like any column
-        if fk.through is not None:
+        if fk.through is not None and (keep is None or fk.column in keep):
             values = raw[fk.column] if fk.column in raw.columns else pd.Series([None] * len(raw), index=raw.index,
                                                                               dtype=object)
             cols[fk.column] = _as_key(values, kinds.get(fk.column, "str"))
@@ -201,12 +203,15 @@ def _empty_table(cfg: DatasetConfig, name: str, anchor, kinds: dict[str, str]) -
 
 def tables_from_records(cfg: DatasetConfig, target: str, records: list[dict],
                         keys: dict[str, dict[str, str]] | None = None,
-                        only: set[str] | None = None) -> dict[str, pd.DataFrame]:
+                        only: set[str] | None = None,
+                        columns: dict[str, set[str]] | None = None) -> dict[str, pd.DataFrame]:
     """Typed tables holding every row of every record (duplicates by key dropped).
 
     ``keys`` (from :func:`key_kinds` on the training data) gives id columns the same
     type as in training, also when a record leaves a table or a key empty. ``only``
-    types the rows of these tables and leaves the others empty.
+    types the rows of these tables and leaves the others empty. ``columns`` (table ->
+    columns, primary key included) returns those tables alone, with those columns alone,
+    typed exactly as in the full tables.
     """
     rows: dict[str, list[dict]] = defaultdict(list)
     for record in records:
@@ -218,6 +223,11 @@ def tables_from_records(cfg: DatasetConfig, target: str, records: list[dict],
             rows[name] = _unpivoted_rows(cfg, name, rows[spec.unpivot.table])
     anchor = anchor_timestamp(cfg) if cfg.time_anchor else None
     out = {}
+    if columns is not None:
+        for name, keep in columns.items():
+            spec, kinds = cfg.tables[name], (keys or {}).get(name, {})
+            out[name] = _typed_table(spec, rows.get(name) or [], anchor, kinds, keep)
+        return out
     for name, spec in cfg.tables.items():
         kinds = (keys or {}).get(name, {})
         table_rows = rows.get(name) if only is None or name in only else None

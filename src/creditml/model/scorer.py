@@ -234,6 +234,10 @@ class FeatureColumns:
         self.ltypes = [ltypes[f.get_name()] for f in supported]
         self.fed_columns = prepared.fed_columns
         self.rule = []
+        # graph features are float64 columns: copied into the block in one step
+        self.graph_at = [i for i, (name, source) in enumerate(zip(features, self.sources))
+                         if source is None and name not in categories]
+        self.graph_names = [features[i] for i in self.graph_at]
         for name, source in zip(features, self.sources):
             if source is None:
                 self.rule.append(None)
@@ -251,9 +255,12 @@ class FeatureColumns:
         return _output._typed(_output._joined([piece]), self.metas[source], self.ltypes[source], fed_here)
 
     def fill(self, block: np.ndarray, outputs: list[np.ndarray], fed: set[str], graph: pd.DataFrame | None) -> None:
+        if self.graph_at:
+            block[:, self.graph_at] = graph[self.graph_names].to_numpy(dtype="float64")
         for i, (name, source, rule) in enumerate(zip(self.features, self.sources, self.rule)):
             if source is None:
-                block[:, i] = _model_column(graph[name], self.categories.get(name))
+                if name in self.categories:
+                    block[:, i] = _model_column(graph[name], self.categories[name])
                 continue
             values = outputs[source]
             if rule == "double":
@@ -346,15 +353,13 @@ class CompiledScorer:
         """Identifier-graph features from the link and target tables of the records (pandas, as offline)."""
         from creditml.data import Dataset
         from creditml.features.graph import graph_features
-        from creditml.features.inputs import graph_inputs
+        from creditml.features.inputs import graph_columns, graph_inputs
         from creditml.model.records import tables_from_records
 
         bundle = self.bundle
         cfg, settings = bundle.dataset, bundle.features_settings.graph
-        only = {settings.table, self.target}
-        if settings.label:
-            only.add(cfg.labels[settings.label].table)
-        tables = tables_from_records(cfg, self.target, records, bundle.key_kinds, only=only)
+        tables = tables_from_records(cfg, self.target, records, bundle.key_kinds,
+                                     columns=graph_columns(cfg, self.target, settings))
         pk = bundle.index_name
         cutoff = pd.DataFrame({pk: pd.Series(ids).astype(tables[self.target][pk].dtype), "time": cutoffs})
         links, instances, applications, confirmations = graph_inputs(Dataset(cfg, tables), self.target, settings,

@@ -64,9 +64,39 @@ def _time(value):
     return None if pd.isna(stamp) else stamp.to_pydatetime()
 
 
+def _sqlite_pragmas(connection, _record) -> None:
+    """Write-ahead logging, so that the server processes' reads never wait for one's write;
+    a commit is atomic either way, and with ``synchronous=NORMAL`` a power cut (not a killed
+    process) may lose the last sightings, which the next scoring of those applications adds back."""
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
 def _chunks(items: list, size: int = _CHUNK) -> Iterable[list]:
     for i in range(0, len(items), size):
         yield items[i:i + size]
+
+
+def own_record(record: dict, dataset: DatasetConfig, graph: GraphSettings, target: str) -> dict:
+    """The record as a client of a server with a link store sends it: the application's own
+    sightings and no rows of its identifier group (the server adds those from the store)."""
+    me = _key(record["instance"][dataset.tables[target].primary_key])
+    related = dict(record.get("related") or {})
+    related[graph.table] = [r for r in related.get(graph.table, [])
+                            if r.get(graph.instance_column) is not None and _key(r[graph.instance_column]) == me]
+    related.pop(target, None)
+    return {**record, "related": related}
+
+
+def _upsert(conn, table: sa.Table, key: str, values: list[dict]) -> None:
+    """Replace the rows with these keys (the last of repeated keys wins)."""
+    unique = list({v[key]: v for v in values}.values())
+    for chunk in _chunks(unique):
+        conn.execute(table.delete().where(table.c[key].in_([v[key] for v in chunk])))
+        conn.execute(table.insert(), chunk)
 
 
 class LinkStore:
@@ -78,6 +108,8 @@ class LinkStore:
             Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
         self.url = url
         self.engine = sa.create_engine(url, future=True)
+        if self.engine.dialect.name == "sqlite":
+            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
         _meta.create_all(self.engine)
         self.dataset, self.graph, self.target = dataset, graph, target
 
@@ -108,40 +140,38 @@ class LinkStore:
             raise RuntimeError("LinkStore is not bound to a dataset declaration; call bind(dataset, graph, target)")
 
     # ------------------------------------------------------------------ writing
+    def _sighting_values(self, rows: list[dict]) -> list[dict]:
+        g = self.graph
+        return [{"row_key": _key(r[self._link_pk]), "instance_key": _key(r[g.instance_column]),
+                 "value": _key(r[g.value_column]), "seen_at": _time(r.get(g.time_column)),
+                 "row": json.dumps(r, default=str)}
+                for r in rows if r.get(g.value_column) is not None and r.get(g.instance_column) is not None]
+
+    def _application_values(self, rows: list[dict]) -> list[dict]:
+        return [{"instance_key": _key(r[self._target_pk]), "row": json.dumps(r, default=str)} for r in rows]
+
     def add_sightings(self, rows: list[dict]) -> None:
         self._require_bound()
-        g = self.graph
-        values = [{"row_key": _key(r[self._link_pk]), "instance_key": _key(r[g.instance_column]),
-                   "value": _key(r[g.value_column]), "seen_at": _time(r.get(g.time_column)),
-                   "row": json.dumps(r, default=str)}
-                  for r in rows if r.get(g.value_column) is not None and r.get(g.instance_column) is not None]
-        self._upsert(SIGHTINGS, "row_key", values)
+        with self.engine.begin() as conn:
+            _upsert(conn, SIGHTINGS, "row_key", self._sighting_values(rows))
 
     def add_applications(self, rows: list[dict]) -> None:
         self._require_bound()
-        values = [{"instance_key": _key(r[self._target_pk]), "row": json.dumps(r, default=str)} for r in rows]
-        self._upsert(APPLICATIONS, "instance_key", values)
+        with self.engine.begin() as conn:
+            _upsert(conn, APPLICATIONS, "instance_key", self._application_values(rows))
 
     def confirm(self, instance_id, known_at) -> None:
         """Record that ``instance_id`` became a known positive at ``known_at``."""
-        self._upsert(CONFIRMATIONS, "instance_key", [{"instance_key": _key(instance_id), "known_at": _time(known_at)}])
-
-    def _upsert(self, table: sa.Table, key: str, values: list[dict]) -> None:
-        if not values:
-            return
-        unique = list({v[key]: v for v in values}.values())
         with self.engine.begin() as conn:
-            for chunk in _chunks(unique):
-                conn.execute(table.delete().where(table.c[key].in_([v[key] for v in chunk])))
-                conn.execute(table.insert(), chunk)
+            _upsert(conn, CONFIRMATIONS, "instance_key",
+                    [{"instance_key": _key(instance_id), "known_at": _time(known_at)}])
 
     def observe(self, record: dict) -> None:
-        """Add a scored application (its own row and sightings) to the history."""
+        """Add a scored application (its own row and sightings) to the history, in one transaction."""
         self._require_bound()
-        instance = record["instance"]
-        own = self._own_sightings(record)
-        self.add_sightings(own)
-        self.add_applications([instance])
+        with self.engine.begin() as conn:
+            _upsert(conn, SIGHTINGS, "row_key", self._sighting_values(self._own_sightings(record)))
+            _upsert(conn, APPLICATIONS, "instance_key", self._application_values([record["instance"]]))
 
     def load_from_dataset(self, dataset, graph: GraphSettings | None = None, target: str | None = None,
                           until=None) -> int:
@@ -165,10 +195,7 @@ class LinkStore:
                     for t in (SIGHTINGS, APPLICATIONS, CONFIRMATIONS)}
 
     def _own_sightings(self, record: dict) -> list[dict]:
-        g = self.graph
-        me = _key(record["instance"][self._target_pk])
-        rows = (record.get("related") or {}).get(g.table, [])
-        return [r for r in rows if r.get(g.instance_column) is not None and _key(r[g.instance_column]) == me]
+        return own_record(record, self.dataset, self.graph, self.target)["related"][self.graph.table]
 
     def group_context(self, record: dict, cutoff) -> dict[str, list[dict]]:
         """Rows ``records_for`` would add for the record's identifier group as of ``cutoff``.

@@ -102,10 +102,10 @@ def _neighbour_columns(sightings: Sightings, apps: Applications, inst: Instances
 def _groups_at_cutoffs(sightings: Sightings, apps: Applications, inst: Instances, first_confirmed: np.ndarray,
                        with_customers: bool) -> dict[str, np.ndarray]:
     """Connected-group sizes per instance, over the kinds that may join groups."""
-    frame = sightings.frame
-    edges = first_visible_edges(frame[frame["grouped"]])
+    keep = sightings.grouped
+    edge_val, edge_app, edge_vis = first_visible_edges(sightings.val[keep], sightings.app[keep], sightings.vis[keep])
     return group_sizes(GroupInputs(
-        edge_app=edges["app"].to_numpy(), edge_val=edges["val"].to_numpy(), edge_vis=edges["vis"].to_numpy(),
+        edge_app=edge_app, edge_val=edge_val, edge_vis=edge_vis,
         n_apps=apps.n, app_customer=apps.customer, confirmed_at=first_confirmed,
         query_app=inst.app.astype(np.int64), query_time=inst.cutoff, with_customers=with_customers,
     ))

@@ -23,10 +23,16 @@ from creditml.features.graph._kinds import sighting_kinds
 
 @dataclass(frozen=True)
 class Sightings:
-    """Usable sightings (``app``, ``val``, ``kind`` codes, ``vis`` time, ``grouped``) and the kinds."""
+    """Usable sightings as parallel arrays (``app``, ``val`` and ``kind`` codes, ``vis``
+    time, ``grouped``), the kinds with their own columns and the number of identifier codes."""
 
-    frame: pd.DataFrame
+    app: np.ndarray
+    val: np.ndarray
+    kind: np.ndarray
+    vis: np.ndarray
+    grouped: np.ndarray
     kinds: list[object]
+    n_vals: int
 
 
 def read_sightings(links: pd.DataFrame, settings: GraphSettings, apps: Applications,
@@ -45,16 +51,33 @@ def read_sightings(links: pd.DataFrame, settings: GraphSettings, apps: Applicati
         grouped = ~links[s.kind_column].isin(s.group_ignore_kinds).to_numpy()[keep]
     else:
         grouped = np.ones(len(app), dtype=bool)
-    frame = pd.DataFrame({"app": app, "val": l_val_codes[keep].astype(np.int64), "kind": l_kind[keep],
-                          "vis": vis, "grouped": grouped})
-    return Sightings(frame, kinds)
+    val = l_val_codes[keep].astype(np.int64)
+    return Sightings(app, val, l_kind[keep], vis, grouped, kinds, int(val.max()) + 1 if len(val) else 0)
 
 
-def first_visible_edges(sightings: pd.DataFrame) -> pd.DataFrame:
-    """One edge per (identifier, application), visible from its first sighting, sorted by
-    identifier, visible time and application."""
-    edges = sightings.groupby(["val", "app"], sort=False, as_index=False)["vis"].min()
-    return edges.sort_values(["val", "vis", "app"], kind="stable", ignore_index=True)
+def _first_of_groups(*keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sort order by ``keys`` (first key most significant) and the start of each run of equal keys."""
+    order = np.lexsort(keys[::-1])
+    new = np.zeros(len(order), dtype=bool)
+    if len(order):
+        new[0] = True
+        for key in keys:
+            k = key[order]
+            new[1:] |= k[1:] != k[:-1]
+    return order, np.flatnonzero(new)
+
+
+def first_visible_edges(val: np.ndarray, app: np.ndarray, vis: np.ndarray
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One edge per (identifier, application), visible from its first sighting, as arrays
+    ``(val, app, vis)`` sorted by identifier, visible time and application."""
+    if not len(val):
+        return val.astype(np.int64), app.astype(np.int64), vis.astype(np.int64)
+    order, starts = _first_of_groups(val, app)
+    first = np.minimum.reduceat(vis[order], starts)
+    val, app = val[order][starts], app[order][starts]
+    order = np.lexsort((app, first, val))
+    return val[order], app[order], first[order]
 
 
 @dataclass(frozen=True)
@@ -68,12 +91,8 @@ class Edges:
 
 
 def edges_of(sightings: Sightings) -> Edges:
-    edges = first_visible_edges(sightings.frame)
-    val = edges["val"].to_numpy()
-    all_vals = sightings.frame["val"]
-    n_vals = int(all_vals.max()) + 1 if len(all_vals) else 0
-    return Edges(val, edges["app"].to_numpy(), edges["vis"].to_numpy(),
-                 np.searchsorted(val, np.arange(n_vals), side="left"))
+    val, app, vis = first_visible_edges(sightings.val, sightings.app, sightings.vis)
+    return Edges(val, app, vis, np.searchsorted(val, np.arange(sightings.n_vals), side="left"))
 
 
 @dataclass(frozen=True)
@@ -96,19 +115,25 @@ class OwnIdentifiers:
 
 
 def own_identifiers(sightings: Sightings, instances: Instances, edges: Edges) -> OwnIdentifiers:
-    frame = sightings.frame
-    own_edges = frame.groupby(["app", "kind", "val"], sort=False, as_index=False)["vis"].min()
-    inst_frame = pd.DataFrame({"row": np.arange(instances.n, dtype=np.int64),
-                               "app": instances.app.astype(np.int64), "cutoff": instances.cutoff})
-    ie = inst_frame.merge(own_edges, on="app", how="inner")
-    ie = ie[ie["vis"].to_numpy() <= ie["cutoff"].to_numpy()]
-    ie = ie.sort_values(["row", "kind", "val"], kind="stable", ignore_index=True)
-    val, cutoff = ie["val"].to_numpy(), ie["cutoff"].to_numpy()
+    # each application's (kind, identifier) edges, visible from their first sighting, by application
+    s = sightings
+    order, starts = _first_of_groups(s.app, s.kind, s.val)
+    e_app, e_kind, e_val = s.app[order][starts], s.kind[order][starts], s.val[order][starts]
+    e_vis = np.minimum.reduceat(s.vis[order], starts) if len(starts) else s.vis[:0]
+    # every instance row with its application's edges, rows in order, then (kind, identifier)
+    inst_app = instances.app.astype(np.int64)
+    lo, hi = np.searchsorted(e_app, inst_app, side="left"), np.searchsorted(e_app, inst_app, side="right")
+    per_row = hi - lo
+    row = np.repeat(np.arange(instances.n, dtype=np.int64), per_row)
+    edge = np.arange(len(row), dtype=np.int64) - np.repeat(np.cumsum(per_row) - per_row - lo, per_row)
+    cutoff = instances.cutoff[row]
+    seen = e_vis[edge] <= cutoff
+    row, edge, cutoff = row[seen], edge[seen], cutoff[seen]
+    val = e_val[edge]
     start, stop = _visible_block(edges, val, cutoff)
     others = (stop - start - 1).astype(np.float64)  # exact, the instance's own edge excluded
     age_days = (cutoff - edges.vis[start]) / NS_PER_DAY if len(val) else np.empty(0)
-    return OwnIdentifiers(ie["row"].to_numpy(), ie["kind"].to_numpy(), val, cutoff, ie["app"].to_numpy(),
-                          start, stop, others, age_days)
+    return OwnIdentifiers(row, e_kind[edge], val, cutoff, e_app[edge], start, stop, others, age_days)
 
 
 def _visible_block(edges: Edges, val: np.ndarray, cutoff: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
