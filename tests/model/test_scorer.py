@@ -6,7 +6,7 @@ small batches, through one scorer so that its programs and category universes ar
 and grown across requests the way a server's are. The model matrix must be identical (no
 tolerance, NaN where NaN) to ``model_matrix(model_inputs(...))``, every feature's
 reason-code value identical to the general path's frame value, and every request must
-have taken the compiled path, or the test proves nothing. The probabilities and reason
+have taken the compiled path (for fraud, the graph coder too), or the test proves nothing. The probabilities and reason
 codes of trained champions are compared in ``tests/serving/test_compiled_scoring.py``.
 """
 
@@ -75,6 +75,9 @@ def test_compiled_features_equal_the_general_path_on_random_records(task, small_
         want = _general(bundle, request)
         compiled = bundle.scorer.feature_block(request)
         assert compiled is not None, f"instances {chosen} left the compiled path"
+        if cfg.features.graph is not None:  # the graph features came from the coder, not the pandas fallback
+            cutoffs = times([r.get("cutoff_time") or r["instance"].get(cfg.task.cutoff) for r in request])
+            bundle.scorer._graph_coder(request, compiled[0], cutoffs)
         got_ids, block, values_of = compiled
         assert got_ids == [int(i) for i in chosen]
         np.testing.assert_array_equal(block, model_matrix(want, bundle.features, bundle.categories))

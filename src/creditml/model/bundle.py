@@ -98,13 +98,14 @@ class ModelBundle:
     def paths(self):
         return feature_paths(self.definitions)
 
+    def cutoff_values(self, records: list[dict]) -> list:
+        """Each record's cutoff as sent: ``cutoff_time``, else the instance's cutoff column."""
+        return [record.get("cutoff_time") or record["instance"].get(self.task.cutoff) for record in records]
+
     def cutoff_times(self, records: list[dict]) -> pd.DataFrame:
-        ids, times = [], []
-        for record in records:
-            ids.append(record["instance"][self.index_name])
-            times.append(record.get("cutoff_time") or record["instance"].get(self.task.cutoff))
-        frame = pd.DataFrame({self.index_name: ids, "time": pd.to_datetime(pd.Series(times), format="ISO8601")})
-        return frame
+        ids = [record["instance"][self.index_name] for record in records]
+        times = pd.to_datetime(pd.Series(self.cutoff_values(records)), format="ISO8601")
+        return pd.DataFrame({self.index_name: ids, "time": times})
 
     def feature_matrix(self, records: list[dict]) -> pd.DataFrame:
         """Model features of each record's instance as of its cutoff, in record order."""
@@ -150,9 +151,11 @@ class ModelBundle:
                          enable_categorical=True, nthread=nthread)
         booster = self._single_thread_booster() if nthread == 1 else self.booster
         rng = (0, self.best_iteration + 1)
-        contribs = booster.predict(dm, pred_contribs=True, iteration_range=rng)
+        # the block is in the model's column order by construction: XGBoost's own name check
+        # (300 names read back from C on every call) is skipped
+        contribs = booster.predict(dm, pred_contribs=True, iteration_range=rng, validate_features=False)
         # the margin as XGBoost sums it, so served and offline probabilities are the same number
-        margin = booster.predict(dm, output_margin=True, iteration_range=rng)
+        margin = booster.predict(dm, output_margin=True, iteration_range=rng, validate_features=False)
         return margin.astype("float64"), contribs
 
     def _check_range(self, instances, block: np.ndarray) -> None:

@@ -164,7 +164,8 @@ def _offsets_or_times(values: pd.Series, unit: str, anchor) -> pd.Series:
 
 
 def _typed_table(spec, rows: list[dict], anchor, kinds: dict[str, str], keep: set[str] | None = None) -> pd.DataFrame:
-    raw = pd.DataFrame(rows)
+    # the same frame constructor either way: each column is inferred from its own values
+    raw = pd.DataFrame(rows if keep is None else [{c: r[c] for c in keep if c in r} for r in rows])
     cols = {}
     for col, cspec in spec.columns.items():
         if keep is not None and col not in keep:

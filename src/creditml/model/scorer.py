@@ -13,14 +13,15 @@ numbers. Here, per request:
    record holds: integer keys, numbers, booleans, ISO times, strings);
 2. the model's numpy instance program, compiled once per table schema
    (``features.engine.ArrayMatrix``), computes the DFS features; graph features (fraud)
-   still come from ``features.inputs`` on the link and target tables only;
+   come from the link and target rows coded as arrays (``model.graph_records``);
 3. the feature vector goes straight into a float32 matrix in the model's column order,
    converted per feature exactly as ``model.frame.model_matrix`` converts the frame
    column the general path would have built; XGBoost predicts on one thread, and reason
    codes read TreeSHAP contributions and the top features' values only.
 
-Anything it does not cover (an offset or anchored time column, an unpivoted table, a value of another type than the contract's, a missing nullable foreign key whose
-parent is read, more than 16 records, a feature the engine does not compute) returns
+Anything it does not cover (an offset or anchored time column, an unpivoted table, a value
+of another type than the contract's, a missing nullable foreign key whose parent is read,
+more than 16 records, a feature the engine does not compute) returns
 ``None`` and ``ModelBundle.score`` takes the general path. ``tests/model/test_scorer.py``
 requires identical feature values, probabilities and reason codes on random records of all
 three tasks.
@@ -28,45 +29,23 @@ three tasks.
 
 from __future__ import annotations
 
-import re
 import threading
 from collections import defaultdict
-from datetime import datetime
 
 import numpy as np
 import pandas as pd
 import polars as pl
-from woodwork.logical_types import Boolean, BooleanNullable, Double, Integer, IntegerNullable
+from woodwork.logical_types import Boolean, BooleanNullable, Categorical, Double, Integer, IntegerNullable
 
 from creditml.config import DatasetConfig
 from creditml.features.engine import ArrayMatrix, ArrayTable
 from creditml.features.engine import _output
 from creditml.features.entityset import declared_columns, excluded_columns
-from creditml.model.frame import _category_codes, _float_column
+from creditml.model._values import Unsupported, text as _text, times
+from creditml.model.graph_records import GraphCoder
+from creditml.model.frame import _category_codes, _float_column, _level_lookup
 
-_ISO = re.compile(r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?")
 _INT64 = 2 ** 63
-_NAT = np.datetime64("NaT", "ns")
-
-
-class Unsupported(Exception):
-    """The request leaves the compiled path; the caller takes the general one."""
-
-
-def _time(value) -> np.datetime64:
-    if value is None:
-        return _NAT
-    if not isinstance(value, str) or not _ISO.fullmatch(value):
-        raise Unsupported(f"time {value!r}")
-    stamp = datetime.fromisoformat(value)
-    if not 1678 <= stamp.year <= 2261:
-        raise Unsupported(f"time {value!r} beyond nanosecond timestamps")
-    return np.datetime64(stamp, "ns")
-
-
-def times(values: list) -> np.ndarray:
-    """ISO strings as ``pd.to_datetime(..., format="ISO8601")`` reads them (None: NaT)."""
-    return np.array([_time(v) for v in values], dtype="datetime64[ns]")
 
 
 class _Universe:
@@ -87,15 +66,6 @@ class _Universe:
         dtype, lookup = found
         codes = [-1 if v is None else lookup[v] for v in values]
         return np.array(codes, dtype=np.int64), dtype
-
-
-def _text(value):
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise Unsupported(f"category {value!r} is not a string")
-    value = value.strip()
-    return value if value else None  # coerce_column: a blank is missing
 
 
 class RecordTyper:
@@ -245,6 +215,8 @@ class FeatureColumns:
             meta, ltype = self.metas[source], self.ltypes[source]
             plain = meta.categories is None and meta.kind in ("int", "float", "bool") and name not in categories
             direct = _DIRECT.get(type(ltype)) if plain else None
+            if meta.categories is not None and type(ltype) is Categorical and name in categories:
+                direct = "category"  # codes of meta.categories, when they come as numbers (see fill)
             self.rule.append(direct or "typed")
 
     def typed(self, outputs: list[np.ndarray], fed: set[str], source: int):
@@ -254,13 +226,14 @@ class FeatureColumns:
         fed_here = self.fed_columns[source] in fed
         return _output._typed(_output._joined([piece]), self.metas[source], self.ltypes[source], fed_here)
 
-    def fill(self, block: np.ndarray, outputs: list[np.ndarray], fed: set[str], graph: pd.DataFrame | None) -> None:
+    def fill(self, block: np.ndarray, outputs: list[np.ndarray], fed: set[str],
+             graph: dict[str, np.ndarray] | None) -> None:
         if self.graph_at:
-            block[:, self.graph_at] = graph[self.graph_names].to_numpy(dtype="float64")
+            block[:, self.graph_at] = np.column_stack([graph[name] for name in self.graph_names])
         for i, (name, source, rule) in enumerate(zip(self.features, self.sources, self.rule)):
             if source is None:
                 if name in self.categories:
-                    block[:, i] = _model_column(graph[name], self.categories[name])
+                    block[:, i] = _model_column(pd.Series(graph[name]), self.categories[name])
                 continue
             values = outputs[source]
             if rule == "double":
@@ -269,14 +242,23 @@ class FeatureColumns:
                 block[:, i] = np.trunc(values)
             elif rule == "bool":
                 block[:, i] = np.where(np.isnan(values), np.nan, values != 0)
+            elif (rule == "category" and values.dtype.kind in "fiu"
+                  and (not self.metas[source].aggregated or self.fed_columns[source] in fed)):
+                # _typed makes Categorical.from_codes(codes, meta.categories) of these, model_matrix
+                # maps each category to its training level: the same two steps on the codes
+                codes = np.where(np.isnan(values), -1, values).astype(np.int64) if values.dtype.kind == "f" \
+                    else values.astype(np.int64)
+                levels = _level_lookup(self.metas[source].categories, self.categories[name])[codes]
+                block[:, i] = np.where(levels < 0, np.nan, levels)
             else:
                 block[:, i] = _model_column(pd.Series(self.typed(outputs, fed, source)), self.categories.get(name))
 
-    def value(self, outputs: list[np.ndarray], fed: set[str], graph: pd.DataFrame | None, row: int, name: str):
+    def value(self, outputs: list[np.ndarray], fed: set[str], graph: dict[str, np.ndarray] | None, row: int,
+              name: str):
         """``frame.iat[row, name]`` of the general path's feature frame."""
         source = self.sources[self.features.index(name)]
         if source is None:
-            return graph[name].iat[row]
+            return graph[name][row]
         return pd.Series(self.typed(outputs, fed, source)).iat[row]
 
 
@@ -309,6 +291,7 @@ class CompiledScorer:
         self.matrix = ArrayMatrix(bundle.definitions, self.target) if usable else None
         self.needed: dict[str, set[str]] | None = None
         self._columns: dict[int, FeatureColumns] = {}
+        self._graph_coder: GraphCoder | None = None
         self._lock = threading.Lock()
 
     def feature_block(self, records: list[dict]):
@@ -321,7 +304,7 @@ class CompiledScorer:
             ids = [r["instance"][pk] for r in records]
             if any(type(i) is not int for i in ids):
                 return None
-            cutoffs = times([r.get("cutoff_time") or r["instance"].get(bundle.task.cutoff) for r in records])
+            cutoffs = times(bundle.cutoff_values(records))
             tables = self.typer.tables(records, self.needed)
         except Unsupported:
             return None
@@ -349,8 +332,20 @@ class CompiledScorer:
                 self._columns[id(program)] = found
         return found
 
-    def _graph(self, records: list[dict], ids: list, cutoffs: np.ndarray) -> pd.DataFrame:
-        """Identifier-graph features from the link and target tables of the records (pandas, as offline)."""
+    def _graph(self, records: list[dict], ids: list, cutoffs: np.ndarray) -> dict[str, np.ndarray]:
+        """Identifier-graph features of the records, one float64 array per feature."""
+        coder = self._graph_coder
+        if coder is None:
+            bundle = self.bundle
+            coder = self._graph_coder = GraphCoder(bundle.dataset, self.target, bundle.features_settings.graph,
+                                                   bundle.key_kinds)
+        try:
+            return coder(records, ids, cutoffs)
+        except Unsupported:
+            return self._graph_of_tables(records, ids, cutoffs)
+
+    def _graph_of_tables(self, records: list[dict], ids: list, cutoffs: np.ndarray) -> dict[str, np.ndarray]:
+        """The general way: typed tables of the records' link and target rows (pandas, as offline)."""
         from creditml.data import Dataset
         from creditml.features.graph import graph_features
         from creditml.features.inputs import graph_columns, graph_inputs
@@ -365,5 +360,4 @@ class CompiledScorer:
         links, instances, applications, confirmations = graph_inputs(Dataset(cfg, tables), self.target, settings,
                                                                      cutoff)
         graph = graph_features(links, instances, applications, settings, confirmations)
-        graph.index = pd.RangeIndex(len(ids))
-        return graph
+        return {name: graph[name].to_numpy() for name in graph.columns}

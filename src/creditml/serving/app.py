@@ -136,8 +136,8 @@ def score_records(served: ServedModel, records: list[dict], link_store: LinkStor
     store = None
     if link_store is not None and served.uses_graph:
         store = link_store.bind(bundle.dataset, bundle.features_settings.graph, bundle.task.target)
-        cutoffs = bundle.cutoff_times(records)["time"]
-        records = [store.with_context(r, c) for r, c in zip(records, cutoffs)]
+        # validated records carry ISO date-time cutoffs, which the store reads as times
+        records = [store.with_context(r, c) for r, c in zip(records, bundle.cutoff_values(records))]
     try:
         scored = bundle.score(records)
     except InputOutOfRange as exc:  # a feature computed from the record is not a number a model can read

@@ -25,11 +25,14 @@ from typing import Iterable
 
 import pandas as pd
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from creditml.config import DatasetConfig, GraphSettings
 from creditml.model.records import frame_rows
 
 DEFAULT_URL = "sqlite:///mlruns/linkstore.db"
+_UPSERTS = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}
 _CHUNK = 500
 
 _meta = sa.MetaData()
@@ -92,8 +95,19 @@ def own_record(record: dict, dataset: DatasetConfig, graph: GraphSettings, targe
 
 
 def _upsert(conn, table: sa.Table, key: str, values: list[dict]) -> None:
-    """Replace the rows with these keys (the last of repeated keys wins)."""
+    """Replace the rows with these keys (the last of repeated keys wins): one ``INSERT ... ON
+    CONFLICT DO UPDATE`` on SQLite and PostgreSQL, a delete and an insert elsewhere."""
     unique = list({v[key]: v for v in values}.values())
+    if not unique:
+        return
+    dialect = conn.dialect.name
+    if dialect in _UPSERTS:
+        insert = _UPSERTS[dialect](table)
+        replaced = {c.name: insert.excluded[c.name] for c in table.columns if c.name != key}
+        statement = insert.on_conflict_do_update(index_elements=[table.c[key]], set_=replaced)
+        for chunk in _chunks(unique):
+            conn.execute(statement, chunk)
+        return
     for chunk in _chunks(unique):
         conn.execute(table.delete().where(table.c[key].in_([v[key] for v in chunk])))
         conn.execute(table.insert(), chunk)

@@ -73,14 +73,21 @@ def graph_features(
     apps = read_applications(applications, with_customers)
     inst = read_instances(instances, apps, with_customers)
     sightings = read_sightings(links, settings, apps, kinds)
-    names = graph_feature_names(sightings.kinds, settings.burst_days, with_customers)
     first_confirmed = confirmed_at(confirmations, apps)
+    out = coded_graph_features(sightings, apps, inst, first_confirmed, settings, max_neighbours_per_identifier)
+    return pd.DataFrame(out, index=pd.Index(instances["instance_id"].to_numpy(), name="instance_id"))
 
+
+def coded_graph_features(sightings: Sightings, apps: Applications, inst: Instances, first_confirmed: np.ndarray,
+                         settings: GraphSettings, max_neighbours_per_identifier: int = 1000) -> dict[str, np.ndarray]:
+    """:func:`graph_features` of inputs already coded (``read_*`` or a served record's own
+    coder): one float64 array per feature, in :func:`graph_feature_names` order."""
+    with_customers = settings.customer_column is not None
+    names = graph_feature_names(sightings.kinds, settings.burst_days, with_customers)
     out = _neighbour_columns(sightings, apps, inst, settings, first_confirmed, max_neighbours_per_identifier)
     groups = _groups_at_cutoffs(sightings, apps, inst, first_confirmed, with_customers)
     out |= group_columns(groups, with_customers) | group_confirmed_columns(groups)
-    return pd.DataFrame({name: np.asarray(out[name], dtype=np.float64) for name in names},
-                        index=pd.Index(instances["instance_id"].to_numpy(), name="instance_id"))
+    return {name: np.asarray(out[name], dtype=np.float64) for name in names}
 
 
 def _neighbour_columns(sightings: Sightings, apps: Applications, inst: Instances, settings: GraphSettings,

@@ -42,16 +42,22 @@ def read_sightings(links: pd.DataFrame, settings: GraphSettings, apps: Applicati
     l_time = to_ns(links[s.time_column], "links", s.time_column)
     l_val_codes, _ = pd.factorize(links[s.value_column])
     kinds, l_kind = sighting_kinds(links, s, kinds)
+    ignored = links[s.kind_column].isin(s.group_ignore_kinds).to_numpy() \
+        if s.kind_column and s.group_ignore_kinds else None
+    return coded_sightings(l_app, l_time, l_val_codes, l_kind, ignored, apps, kinds)
 
-    keep = (l_app >= 0) & (l_time != NAT) & (l_val_codes >= 0)
+
+def coded_sightings(l_app: np.ndarray, l_time: np.ndarray, l_val: np.ndarray, l_kind: np.ndarray,
+                    ignored: np.ndarray | None, apps: Applications, kinds: list[object]) -> Sightings:
+    """The usable sightings of the link rows, given per row its application code (-1 unknown),
+    time (int64 ns, :data:`NAT`), identifier code (-1 missing, codes by first appearance), kind
+    code (-1 without its own column) and whether its kind is left out of groups."""
+    keep = (l_app >= 0) & (l_time != NAT) & (l_val >= 0)
     keep &= np.where(l_app >= 0, apps.time[np.maximum(l_app, 0)] != NAT, False)
     app = l_app[keep].astype(np.int64)
     vis = np.maximum(l_time[keep], apps.time[app])  # when the edge becomes visible
-    if s.kind_column and s.group_ignore_kinds:
-        grouped = ~links[s.kind_column].isin(s.group_ignore_kinds).to_numpy()[keep]
-    else:
-        grouped = np.ones(len(app), dtype=bool)
-    val = l_val_codes[keep].astype(np.int64)
+    grouped = np.ones(len(app), dtype=bool) if ignored is None else ~ignored[keep]
+    val = l_val[keep].astype(np.int64)
     return Sightings(app, val, l_kind[keep], vis, grouped, kinds, int(val.max()) + 1 if len(val) else 0)
 
 
