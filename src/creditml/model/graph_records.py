@@ -18,27 +18,19 @@ where a key is a string, a boolean label, a time that is not ISO) raises
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 import numpy as np
 import pandas as pd
 
 from creditml.config import DatasetConfig, GraphSettings
 from creditml.features.graph import (ANY_KIND, NAT, NEVER, Applications, Instances, coded_graph_features,
                                      coded_sightings)
-from creditml.model._values import Unsupported, text, times
+from creditml.model._values import (Unsupported, declared_kind, first_rows, int_key, number, str_key, text,
+                                    times)
+from creditml.model.records import rows_by_table
 
 _TIMESTAMP_MAX = pd.Timestamp.max.value  # graph_inputs: a label without a known_at is known "never before"
-
-
-def _first_rows(rows: list[dict], keys: list) -> list[dict]:
-    """``drop_duplicates(subset=[pk], keep="first")`` of the typed table, given the typed keys."""
-    seen, out = set(), []
-    for row, key in zip(rows, keys):
-        if key not in seen:
-            seen.add(key)
-            out.append(row)
-    return out
+# a declared kind (``_values.declared_kind``) -> how one value is read; "time": the column at once
+_READERS = {"key": int_key, "str_key": str_key, "float": number, "datetime": "time", "category": text}
 
 
 def _codes_by_first_appearance(values: list) -> np.ndarray:
@@ -79,23 +71,8 @@ class GraphCoder:
                     self._read(cfg, key_kinds, target, label.known_at)
 
     def _read(self, cfg: DatasetConfig, key_kinds: dict, table: str, col: str) -> None:
-        spec = cfg.tables[table]
-        cspec = spec.columns.get(col)
-        kind = key_kinds.get(table, {}).get(col)
-        if kind == "int":
-            reader = _int_key
-        elif kind == "str":
-            reader = _str_key
-        elif cspec is None or cspec.offset_unit is not None or (spec.anchor_column and col == spec.time_index):
-            reader = None
-        elif cspec.type == "datetime":
-            reader = "time"
-        elif cspec.type in ("categorical", "text"):
-            reader = text
-        elif cspec.type == "numeric":
-            reader = _number
-        else:
-            reader = None
+        kind = declared_kind(cfg.tables[table], col, key_kinds.get(table, {}).get(col))
+        reader = _READERS.get(kind)  # a boolean column is left to the pandas path
         if reader is None:
             self._unsupported = f"column {table}.{col}"
         self._reader[(table, col)] = reader
@@ -112,13 +89,10 @@ class GraphCoder:
         if self._unsupported:
             raise Unsupported(self._unsupported)
         s, target = self.settings, self.target
-        rows: dict[str, list[dict]] = defaultdict(list)
-        for record in records:  # tables_from_records: the instance row, then the record's rows
-            rows[target].append(record["instance"])
-            for name, table_rows in (record.get("related") or {}).items():
-                rows[name].extend(table_rows)
-        app_rows = _first_rows(rows[target], self._column(target, self.pk, rows[target]))
-        app_ids = self._column(target, self.pk, app_rows)
+        rows = rows_by_table(records, target)  # the order tables_from_records reads them in
+        keys = self._column(target, self.pk, rows[target])
+        app_rows = first_rows(rows[target], keys)
+        app_ids = list(dict.fromkeys(keys))  # the kept rows' keys, in their order
         if any(i is None for i in app_ids):
             raise Unsupported(f"{target}.{self.pk}: a missing key")
         position: dict = {}
@@ -140,7 +114,7 @@ class GraphCoder:
         inst = Instances(inst_app, cutoff, apps.customer[inst_app])
 
         link_rows = rows.get(s.table, [])
-        links = _first_rows(link_rows, self._column(s.table, self.link_pk, link_rows))
+        links = first_rows(link_rows, self._column(s.table, self.link_pk, link_rows))
         l_app = np.array([-1 if v is None else position.get(v, -1)
                           for v in self._column(s.table, s.instance_column, links)], dtype=np.int64)
         l_time = self._column(s.table, s.time_column, links)
@@ -173,21 +147,3 @@ class GraphCoder:
         ok = positive & (known != NAT)
         np.minimum.at(first, np.flatnonzero(ok), known[ok])
         return first
-
-
-def _int_key(value):
-    if value is None or (type(value) is int and -2 ** 63 <= value < 2 ** 63):
-        return value
-    raise Unsupported(f"key {value!r} is not an integer")
-
-
-def _str_key(value):
-    if value is None or type(value) is str:
-        return value
-    raise Unsupported(f"key {value!r} is not a string")
-
-
-def _number(value):
-    if value is None or type(value) in (int, float):
-        return None if value is None else float(value)
-    raise Unsupported(f"number {value!r}")

@@ -202,23 +202,28 @@ def _empty_table(cfg: DatasetConfig, name: str, anchor, kinds: dict[str, str]) -
     return cached[1].copy()
 
 
-def tables_from_records(cfg: DatasetConfig, target: str, records: list[dict],
-                        keys: dict[str, dict[str, str]] | None = None,
-                        only: set[str] | None = None,
-                        columns: dict[str, set[str]] | None = None) -> dict[str, pd.DataFrame]:
-    """Typed tables holding every row of every record (duplicates by key dropped).
-
-    ``keys`` (from :func:`key_kinds` on the training data) gives id columns the same
-    type as in training, also when a record leaves a table or a key empty. ``only``
-    types the rows of these tables and leaves the others empty. ``columns`` (table ->
-    columns, primary key included) returns those tables alone, with those columns alone,
-    typed exactly as in the full tables.
-    """
+def rows_by_table(records: list[dict], target: str) -> dict[str, list[dict]]:
+    """Every row of the records per table, in reading order: each record's instance row (in
+    ``target``), then its related rows table by table."""
     rows: dict[str, list[dict]] = defaultdict(list)
     for record in records:
         rows[target].append(record["instance"])
         for name, table_rows in (record.get("related") or {}).items():
             rows[name].extend(table_rows)
+    return rows
+
+
+def tables_from_records(cfg: DatasetConfig, target: str, records: list[dict],
+                        keys: dict[str, dict[str, str]] | None = None,
+                        columns: dict[str, set[str]] | None = None) -> dict[str, pd.DataFrame]:
+    """Typed tables holding every row of every record (duplicates by key dropped).
+
+    ``keys`` (from :func:`key_kinds` on the training data) gives id columns the same
+    type as in training, also when a record leaves a table or a key empty. ``columns`` (table ->
+    columns, primary key included) returns those tables alone, with those columns alone,
+    typed exactly as in the full tables.
+    """
+    rows = rows_by_table(records, target)
     for name, spec in cfg.tables.items():
         if spec.unpivot is not None and not rows.get(name) and rows.get(spec.unpivot.table):
             rows[name] = _unpivoted_rows(cfg, name, rows[spec.unpivot.table])
@@ -231,7 +236,7 @@ def tables_from_records(cfg: DatasetConfig, target: str, records: list[dict],
         return out
     for name, spec in cfg.tables.items():
         kinds = (keys or {}).get(name, {})
-        table_rows = rows.get(name) if only is None or name in only else None
+        table_rows = rows.get(name)
         out[name] = _typed_table(spec, table_rows, anchor, kinds) if table_rows else _empty_table(cfg, name, anchor, kinds)
     return out
 

@@ -30,7 +30,6 @@ three tasks.
 from __future__ import annotations
 
 import threading
-from collections import defaultdict
 
 import numpy as np
 import pandas as pd
@@ -41,12 +40,11 @@ from creditml.config import DatasetConfig
 from creditml.features.engine import ArrayMatrix, ArrayTable
 from creditml.features.engine import _output
 from creditml.features.entityset import declared_columns, excluded_columns
-from creditml.model._values import Unsupported, text as _text, times
+from creditml.model._values import (Unsupported, declared_kind, first_rows, int_key, number, str_key,
+                                    text as _text, times)
 from creditml.model.graph_records import GraphCoder
+from creditml.model.records import rows_by_table
 from creditml.model.frame import _category_codes, _float_column, _level_lookup
-
-_INT64 = 2 ** 63
-
 
 class _Universe:
     """Per categorical column, the sorted union of every value seen, and each value's code."""
@@ -85,14 +83,7 @@ class RecordTyper:
             kinds = key_kinds.get(name, {})
             typed = []
             for col in kept:
-                cspec = spec.columns.get(col)
-                if col in kinds:
-                    kind = "key" if kinds[col] == "int" else "str_key"
-                elif cspec is None or cspec.offset_unit is not None or (spec.anchor_column and col == spec.time_index):
-                    kind = None
-                else:
-                    kind = {"numeric": "float", "boolean": "bool", "datetime": "datetime",
-                            "categorical": "category"}.get(cspec.type)
+                kind = declared_kind(spec, col, kinds.get(col))
                 if kind is None:
                     self._unsupported[name] = f"column {name}.{col}"
                 typed.append((col, kind))
@@ -101,11 +92,7 @@ class RecordTyper:
             self._columns[name] = typed
 
     def tables(self, records: list[dict], needed: dict[str, set[str]] | None) -> dict[str, ArrayTable]:
-        rows: dict[str, list[dict]] = defaultdict(list)
-        for record in records:
-            rows[self.target].append(record["instance"])
-            for name, table_rows in (record.get("related") or {}).items():
-                rows[name].extend(table_rows)
+        rows = rows_by_table(records, self.target)
         out = {}
         for name, spec in self.cfg.tables.items():
             if needed is not None and name not in needed:
@@ -125,21 +112,14 @@ class RecordTyper:
     def _table(self, name: str, spec, rows: list[dict], needed: set[str] | None) -> ArrayTable:
         pk = spec.primary_key
         if len(rows) > 1:  # duplicates by key: the first row stays
-            seen, unique = set(), []
-            for row in rows:
-                key = row.get(pk)
-                if key not in seen:
-                    seen.add(key)
-                    unique.append(row)
-            rows = unique
+            rows = first_rows(rows, [row.get(pk) for row in rows])
         columns, kinds, categories = {}, {}, {}
         for col, kind in self._columns[name]:
             if needed is not None and col not in needed:
                 continue
             values = [row.get(col) for row in rows]
             if kind == "key":
-                if any(type(v) is not int or not -_INT64 <= v < _INT64 for v in values if v is not None):
-                    raise Unsupported(f"{name}.{col}: a key that is not an integer")
+                values = [int_key(v) for v in values]
                 if any(v is None for v in values):
                     columns[col] = np.array([np.nan if v is None else v for v in values], dtype="float64")
                     kinds[col] = "Int64"
@@ -147,15 +127,10 @@ class RecordTyper:
                     columns[col] = np.array(values, dtype=np.int64)
                     kinds[col] = "int"
             elif kind == "str_key":
-                if any(type(v) is not str for v in values if v is not None):
-                    raise Unsupported(f"{name}.{col}: a key that is not a string")
-                columns[col] = np.array(values, dtype=object)
+                columns[col] = np.array([str_key(v) for v in values], dtype=object)
                 kinds[col] = "str"
             elif kind == "float":
-                if any(type(v) not in (int, float) or (type(v) is int and not -_INT64 <= v < _INT64)
-                       for v in values if v is not None):
-                    raise Unsupported(f"{name}.{col}: a number of another type")
-                columns[col] = np.array([np.nan if v is None else float(v) for v in values], dtype="float64")
+                columns[col] = np.array([np.nan if v is None else v for v in map(number, values)], dtype="float64")
                 kinds[col] = "float"
             elif kind == "bool":
                 if any(type(v) is not bool for v in values if v is not None):
