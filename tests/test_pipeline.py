@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -152,19 +153,56 @@ def test_no_pii_value_appears_in_any_artifact_of_a_run(credit_run, small_world, 
     assert customers and all(c["full_name"].startswith("masked-full_name-") for c in customers)
 
 
+def _collection_run(small_world: Path, tmp_path: Path, overrides: list[str]) -> tuple[dict, MlflowClient]:
+    args = ["run", str(PIPELINES / "collection_cure.yaml"), "--dataset", str(small_world), "--json"]
+    for override in SMALL + [f"tuning.storage=sqlite:///{tmp_path / 'optuna.db'}"] + overrides:
+        args += ["--set", override]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    return json.loads([line for line in result.stdout.splitlines() if line.startswith("{")][0]), MlflowClient()
+
+
+def _assert_validation_figures_are_the_training_split_fits(run, predictions: pd.DataFrame, refit: bool) -> None:
+    """Each split's metrics come from held-out predictions; validation is the training-split fit's when refit."""
+    valid = predictions[predictions.split == "validation"]
+    assert run.data.metrics["validation_auc"] == pytest.approx(roc_auc_score(valid.label, valid.evaluation_probability))
+    assert (not np.allclose(valid.evaluation_probability, valid.probability)) == refit
+    other = predictions[predictions.split != "validation"]
+    assert np.array_equal(other.evaluation_probability, other.probability)
+
+
+def test_refit_without_folds_scales_the_validation_optimum_to_train_and_validation(small_world, tmp_path,
+                                                                                   monkeypatch):
+    """training.final_fit: train+validation with trials scored on the validation split: the training-split
+    fit stops early there; the registered refit runs that round count x (train + validation rows / train rows)."""
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    monkeypatch.chdir(tmp_path)
+    summary, client = _collection_run(small_world, tmp_path, ["tuning.cv_folds=0", "tuning.small_data_rows=0",
+                                                              "training.final_fit=train+validation"])
+    run = client.get_run(summary["run_id"])
+    recorded = json.loads(Path(client.download_artifacts(summary["run_id"], "tuning/summary.json",
+                                                         str(tmp_path))).read_text())
+    predictions = pd.read_parquet(client.download_artifacts(summary["run_id"], "evaluation/predictions.parquet",
+                                                            str(tmp_path)))
+    n_train = int((predictions.split == "train").sum())
+    n_fit = n_train + int((predictions.split == "validation").sum())
+    optimum = int(re.search(r"the validation optimum \((\d+)\)", recorded["final_fit"]).group(1))
+    rounds = round(optimum * n_fit / n_train)
+    assert recorded["final_fit"] == (
+        f"{rounds} rounds: the validation optimum ({optimum}) x {n_fit / n_train:.2f} (training + validation "
+        "splits / training split); refit on both; the validation metrics are the training-split fit's, "
+        "early-stopped on the validation split")
+    model = mlflow.pyfunc.load_model(f"models:/{summary['model_name']}/{summary['version']}").unwrap_python_model()
+    assert model.bundle.booster.num_boosted_rounds() == rounds == run.data.metrics["best_iteration"] + 1
+    _assert_validation_figures_are_the_training_split_fits(run, predictions, refit=True)
+
+
 @pytest.mark.parametrize("final_fit", ["train", "train+validation"])
 def test_cross_validated_tuning_records_its_folds_and_sizes_the_final_fit(small_world, tmp_path, monkeypatch,
                                                                           final_fit):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     monkeypatch.chdir(tmp_path)
-    args = ["run", str(PIPELINES / "collection_cure.yaml"), "--dataset", str(small_world), "--json"]
-    for override in SMALL + ["tuning.cv_folds=2", f"tuning.storage=sqlite:///{tmp_path / 'optuna.db'}",
-                             f"training.final_fit={final_fit}"]:
-        args += ["--set", override]
-    result = CliRunner().invoke(app, args)
-    assert result.exit_code == 0, result.output
-    summary = json.loads([line for line in result.stdout.splitlines() if line.startswith("{")][0])
-    client = MlflowClient()
+    summary, client = _collection_run(small_world, tmp_path, ["tuning.cv_folds=2", f"training.final_fit={final_fit}"])
     run = client.get_run(summary["run_id"])
     assert run.data.params["tuning.cv_folds"] == "2" and 0.5 < run.data.metrics["tuning_cv_auc"] <= 1
     local = client.download_artifacts(summary["run_id"], "tuning/summary.json", str(tmp_path))
@@ -188,13 +226,7 @@ def test_cross_validated_tuning_records_its_folds_and_sizes_the_final_fit(small_
     model = mlflow.pyfunc.load_model(f"models:/{summary['model_name']}/{summary['version']}").unwrap_python_model()
     assert model.bundle.booster.num_boosted_rounds() == rounds
 
-    # each split's metrics come from held-out predictions; validation is the training-split fit's when refit
-    valid = predictions[predictions.split == "validation"]
-    assert run.data.metrics["validation_auc"] == pytest.approx(roc_auc_score(valid.label, valid.evaluation_probability))
-    refit = not np.allclose(valid.evaluation_probability, valid.probability)
-    assert refit == (final_fit == "train+validation")
-    other = predictions[predictions.split != "validation"]
-    assert np.array_equal(other.evaluation_probability, other.probability)
+    _assert_validation_figures_are_the_training_split_fits(run, predictions, refit=final_fit == "train+validation")
 
 
 def _write_pipeline(tmp: Path, small_world: Path, **changes) -> Path:
@@ -218,9 +250,6 @@ def _write_pipeline(tmp: Path, small_world: Path, **changes) -> Path:
     ({"training.min_positives": 100000}, r"too few positives to train and evaluate \(need at least 100000 per split"),
     ({"tuning.cv_folds": 1}, r"tuning\.cv_folds: Value error, expected 0 \(score trials on the validation split\)"),
     ({"tuning.cv_folds": 60}, r"tuning with 60 folds cuts the training split into blocks \(by time\)"),
-    ({"training.final_fit": "train+validation"},
-     r"training\.final_fit: 'train\+validation' takes its round count from forward-chaining CV, but "
-     r"tuning\.cv_folds is 0"),
 ])
 def test_bad_configs_fail_before_any_mlflow_run(tmp_path, small_world, monkeypatch, change, message):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")

@@ -899,8 +899,9 @@ class TrainingSettings(_Strict):
     backend: Literal["local", "dask"] = "local"
     dask_scheduler: str | None = None  # default: features.dask_scheduler, then $DASK_SCHEDULER_ADDRESS
     min_positives: int = Field(30, ge=1)  # fewer positives in any split: stop before anything is logged
-    # "train+validation": the registered model is refit on both splits (needs tuning.cv_folds); the
-    # validation metrics are then those of the same recipe fit on the training split only
+    # "train+validation": the registered model is refit on both splits, for the CV optimum's round count
+    # (tuning.cv_folds) or the validation optimum's, scaled to the rows; the validation metrics are then
+    # those of the same recipe fit on the training split only
     final_fit: Literal["train", "train+validation"] = "train"
 
 
@@ -956,15 +957,6 @@ class PipelineConfig(_Strict):
     gates: GateSettings = Field(default_factory=GateSettings)
     report: ReportSettings = Field(default_factory=ReportSettings)
     seed: int = 0
-
-    @model_validator(mode="after")
-    def _refit_needs_folds(self) -> "PipelineConfig":
-        if self.training.final_fit == "train+validation" and not self.tuning.cv_folds:
-            raise ValueError(
-                "training.final_fit: 'train+validation' takes its round count from forward-chaining CV, but "
-                "tuning.cv_folds is 0; set tuning.cv_folds to 2 or more, or training.final_fit to 'train'"
-            )
-        return self
 
 
 def _set_path(data: dict, dotted: str, value: Any) -> None:

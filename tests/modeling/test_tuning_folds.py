@@ -14,7 +14,7 @@ from sklearn.metrics import roc_auc_score
 from creditml.config import ParamRange, PipelineConfig, TaskSpec, TuningSettings
 from creditml.errors import ConfigError, CreditmlError
 from creditml.splits import describe_folds, forward_chaining_folds
-from creditml.modeling.train import check_folds, final_rounds, study_name_for
+from creditml.modeling.train import check_folds, final_rounds, refit_rounds, study_name_for
 from creditml.modeling.tuning import tune
 
 
@@ -138,3 +138,12 @@ def test_final_round_count_scales_the_cv_optimum_to_the_rows_of_the_final_fit():
     assert why.startswith("75 rounds: the CV optimum (30) x 2.50 (training + validation splits / mean fold "
                           "training size); refit on both")
     assert final_rounds(999, folds, 100, max_rounds=1500)[0] == 1500
+
+
+def test_refit_round_count_scales_the_validation_optimum_to_the_refit_rows():
+    rounds, why = refit_rounds(best_iteration=39, n_train=800, n_fit=1000, max_rounds=2000)
+    assert rounds == 50  # 40 rounds at the validation optimum x 1000 / 800
+    assert why == ("50 rounds: the validation optimum (40) x 1.25 (training + validation splits / training split); "
+                   "refit on both; the validation metrics are the training-split fit's, early-stopped on the "
+                   "validation split")
+    assert refit_rounds(1999, 800, 1000, max_rounds=2000)[0] == 2000

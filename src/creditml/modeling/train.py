@@ -229,6 +229,21 @@ def final_rounds(cv_best_iteration: int, folds: list[tuple[np.ndarray, np.ndarra
     return rounds, f"{rounds} rounds: the CV optimum ({best}) x {scale:.2f} ({rows} / mean fold training size); {after}"
 
 
+def refit_rounds(best_iteration: int, n_train: int, n_fit: int, max_rounds: int) -> tuple[int, str]:
+    """The refit's round count when trials were scored on the validation split, and why.
+
+    The training-split fit stopped early on the validation split at ``best_iteration``;
+    the refit on the training and validation splits (``n_fit`` rows) runs that count
+    scaled by ``n_fit / n_train``, with nothing left to stop it early.
+    """
+    best = best_iteration + 1
+    scale = n_fit / n_train
+    rounds = int(min(max(round(best * scale), 1), max_rounds))
+    return rounds, (f"{rounds} rounds: the validation optimum ({best}) x {scale:.2f} (training + validation "
+                    "splits / training split); refit on both; the validation metrics are the training-split fit's, "
+                    "early-stopped on the validation split")
+
+
 def train_model(features: FeatureResult, cfg: PipelineConfig, *, storage: str, data_fingerprint: str,
                 on_trial=None, fitter: FinalFitter | None = None) -> TrainedModel:
     """Tune, fit the final model and evaluate it on every split.
@@ -253,10 +268,10 @@ def train_model(features: FeatureResult, cfg: PipelineConfig, *, storage: str, d
     params = {**fixed, **tuning.best_params}
     meta = {"feature_names": positional_names(names), "feature_types": feature_types(names, categories)}
 
-    def fit(fit_on: str) -> tuple[xgb.Booster, int, str]:
+    def fit(fit_on: str, rounds: int | None = None, how: str = TrainedModel.final_fit) -> tuple[xgb.Booster, int, str]:
+        """A booster on the ``fit_on`` rows: ``rounds`` of them, else the CV count, else early stopping."""
         rows = split.isin(fit_on.split("+")).to_numpy()
-        rounds, how = None, TrainedModel.final_fit
-        if inputs.folds:
+        if rounds is None and inputs.folds:
             rounds, how = final_rounds(tuning.best_iteration, inputs.folds, int(rows.sum()),
                                        cfg.tuning.max_boost_rounds, fit_on)
         if fitter is not None:
@@ -279,12 +294,22 @@ def train_model(features: FeatureResult, cfg: PipelineConfig, *, storage: str, d
         margin = booster.predict(full, output_margin=True, iteration_range=(0, best + 1))
         return 1.0 / (1.0 + np.exp(-margin.astype("float64")))  # as the served model computes it
 
-    booster, best_iteration, final_fit = fit(cfg.training.final_fit)
+    if cfg.training.final_fit == "train+validation":
+        # the recipe's fit on the training split gives the validation figures (a held-out period) and,
+        # without folds, the early-stopped round count that the refit scales to its rows
+        on_train = fit("train")
+        rounds, how = None, TrainedModel.final_fit
+        if not inputs.folds:
+            rounds, how = refit_rounds(on_train[1], int((split == "train").sum()),
+                                       int(split.isin(["train", "validation"]).sum()), cfg.tuning.max_boost_rounds)
+        booster, best_iteration, final_fit = fit("train+validation", rounds, how)
+    else:
+        booster, best_iteration, final_fit = on_train = fit("train")
     proba = probability(booster, best_iteration)
     evaluated = proba.copy()  # what each split's metrics are computed from
     if cfg.training.final_fit == "train+validation":
         valid = (split == "validation").to_numpy()
-        evaluated[valid] = probability(*fit("train")[:2])[valid]
+        evaluated[valid] = probability(*on_train[:2])[valid]
     predictions = pd.DataFrame({"split": split.values, "label": labels.values, "probability": proba,
                                 "evaluation_probability": evaluated,
                                 "cutoff_time": features.instances.times.values}, index=labels.index)
