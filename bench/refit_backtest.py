@@ -8,8 +8,11 @@ holds) become a pseudo-validation period, the validation split becomes a pseudo-
 period, and the real test split is not used (its rows are marked ``unused``; no figure
 is computed on them). Each arm (a set of ``--set`` overrides on the task's pipeline) is
 tuned and fit on the pseudo-splits with ``train_model`` and scored on the pseudo-test
-period. Features are built and selected as the pipeline does, on the real training split;
-arms that change only ``training.*`` share one feature build and one finished study.
+period. Features are built and selected as the pipeline does, on the pseudo-splits
+(selection sees the pseudo-training rows, and the pseudo-validation rows' features
+where ``selection.psi_against_validation`` asks); arms that change only ``tuning.*`` or
+``training.*`` share one feature build, and those changing only ``training.*`` one
+finished study.
 
 Default arms: ``training.final_fit`` ``train`` (early-stopped on the pseudo-validation
 period) against ``train+validation`` (refit on both periods, the round count scaled to
@@ -59,6 +62,8 @@ def backtest(task: str, world: Path, trials: int, overrides: list[str], arms: di
     from creditml.data import load_dataset
     from creditml.features.pipeline import build_features
     from creditml.modeling.train import train_model
+    from creditml.splits import time_split
+    from creditml.tasks import build_instances
 
     storage = f"sqlite:///{scratch / 'optuna.db'}"
     out = {"task": task, "world": str(world), "arms": {}}
@@ -69,19 +74,19 @@ def backtest(task: str, world: Path, trials: int, overrides: list[str], arms: di
         cfg = load_pipeline_config(REPO / "pipelines" / f"{task}.yaml",
                                    overrides + changes + [f"tuning.n_trials={trials}", f"tuning.storage={storage}"],
                                    dataset=world / "dataset.yaml")
-        key = json.dumps(cfg.model_dump(mode="json", exclude={"training"}), sort_keys=True)
+        key = json.dumps(cfg.model_dump(mode="json", exclude={"training", "tuning"}), sort_keys=True)
         if key not in built:
             dataset = dataset or load_dataset(cfg.dataset)
-            features = build_features(cfg, dataset=dataset)
-            shifted = backtest_split(features.split, pd.Series(features.instances.times.values,
-                                                               index=features.split.index))
-            built[key] = replace(features, split=shifted)
+            times = build_instances(dataset, cfg.task).times
+            shifted = backtest_split(time_split(times, cfg.split), times)
+            built[key] = features = build_features(cfg, dataset=dataset, split=shifted)
             out["rows"] = {s: int((shifted == s).sum()) for s in ("train", "validation", "test")}
             out["positives"] = {s: int(features.instances.labels[(shifted == s).to_numpy()].sum())
                                 for s in ("train", "validation", "test")}
         # arms sharing features and tuning settings share one study: the second finds it finished
+        study = json.dumps([key, cfg.tuning.model_dump(mode="json")], sort_keys=True)
         cfg = cfg.model_copy(update={"tuning": cfg.tuning.model_copy(
-            update={"study_name": f"{task}-{world.name}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"})})
+            update={"study_name": f"{task}-{world.name}-{hashlib.sha256(study.encode()).hexdigest()[:12]}"})})
         trained = train_model(replace(built[key], config=cfg), cfg, storage=storage, data_fingerprint="backtest")
         out["arms"][arm] = {"pseudo_test_auc": trained.metrics["test"].auc,
                             "pseudo_validation_auc": trained.metrics["validation"].auc,

@@ -753,6 +753,10 @@ class SelectionSettings(_Strict):
     # both max_psi and what the two time halves reach by chance (a small portfolio's halves differ by
     # sampling noise: 314 rows once dropped 224 candidates as unstable)
     min_stability_rows: int = Field(300, ge=2)
+    # also drop a candidate whose PSI between the training rows and the validation period's rows (their
+    # features, never their labels) passes max_psi: a characteristic that has already moved by the next
+    # period is not trusted out of time (scorecard practice); see bench/refit_backtest.py
+    psi_against_validation: bool = False
     leakage_auc: float = Field(0.98, gt=0.5, le=1)
     max_selected: int = Field(300, ge=1)
     bins: int = Field(10, ge=2)

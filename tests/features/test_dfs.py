@@ -130,3 +130,17 @@ def test_date_features_keep_the_candidate_count_bounded(es):
     """Default settings on the small built-in world: 2855 candidates with MONTH/WEEKDAY before dates."""
     names = build_candidates(es, "applications", FeatureSettings(max_candidates=100_000))
     assert len(names) <= 3000  # fits the default cap: the cap takes none away
+
+
+def test_psi_against_validation_compares_the_training_rows_with_the_validation_rows_only(small_world):
+    import numpy as np
+    from creditml.features.selection._statistics import period_psi
+
+    cfg = load_pipeline_config(PIPELINES / "credit_default.yaml",
+                               ["features.max_candidates=200", "selection.psi_against_validation=true"], small_world)
+    features = build_features(cfg)
+    split, matrix = features.split.to_numpy(), features.matrix
+    expected = period_psi(matrix.loc[split == "train"], matrix.loc[split == "validation"], cfg.selection.bins)
+    assert np.array_equal(features.selector.next_psi_.to_numpy(), expected, equal_nan=True)
+    with_test = period_psi(matrix.loc[split == "train"], matrix.loc[split == "test"], cfg.selection.bins)
+    assert not np.array_equal(expected, with_test, equal_nan=True)  # the test rows were not the ones compared

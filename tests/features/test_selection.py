@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -208,3 +209,31 @@ def test_the_stability_limit_rises_with_sampling_noise_on_small_samples():
 
     assert psi_noise_limit(314, 10) == pytest.approx(0.3553, abs=1e-3)  # chi2(9) 99.9% = 27.88, x 2 / 157
     assert psi_noise_limit(20_000, 10) < 0.01  # a portfolio of any size: max_psi decides
+
+
+def test_with_psi_against_validation_a_column_that_moves_in_the_next_period_is_dropped(world):
+    """Stable over the training rows, moved in the validation period: dropped only when asked, with the PSI."""
+    X, y, time = world
+    rng = np.random.default_rng(11)
+    nxt = X.sample(1500, random_state=3).reset_index(drop=True)
+    nxt["strong"] = nxt["strong"] + 1.5  # moved in the next period; the other columns keep their distribution
+    nxt["region"] = pd.Categorical(np.where(rng.random(len(nxt)) < 0.5, "north", "west"))  # a new category
+    plain = FeatureSelector(min_iv=0.01).fit(X, y, time, X_next=nxt).report_.set_index("feature")
+    assert plain.loc["strong", "reason"] == "kept"  # off by default: X_next is not looked at
+    checked = FeatureSelector(min_iv=0.01, psi_against_validation=True).fit(X, y, time, X_next=nxt)
+    report = checked.report_.set_index("feature")
+    assert report.loc["strong", "reason"] == "unstable"
+    assert report.loc["strong", "statistic"] > 0.25
+    assert re.fullmatch(r"PSI \d+\.\d{3} > 0\.250 between the training rows and the validation period's rows",
+                        report.loc["strong", "detail"])
+    assert report.loc["region", "reason"] == "unstable"  # half its rows in a category training never saw
+    assert report.loc["moderate", "reason"] == "kept" and report.loc["has_phone", "reason"] == "kept"
+    # the halves rule still decides first, with its own text
+    assert report.loc["shifting", "detail"].endswith("between the early and late halves of the training rows by time")
+
+
+def test_psi_against_validation_without_the_next_period_is_refused(world):
+    X, y, time = world
+    with pytest.raises(ValueError, match=r"psi_against_validation needs X_next: the next period's rows with X's "
+                                         r"columns"):
+        FeatureSelector(psi_against_validation=True).fit(X, y, time)

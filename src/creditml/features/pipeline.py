@@ -65,16 +65,18 @@ def fix_graph_kinds(cfg: PipelineConfig, dataset: Dataset, until: pd.Timestamp) 
 
 
 def build_features(cfg: PipelineConfig, dataset: Dataset | None = None, progress=None,
-                   backend: MatrixBackend | None = None) -> FeatureResult:
+                   backend: MatrixBackend | None = None, split: pd.Series | None = None) -> FeatureResult:
     """Run the feature stage; ``progress(step: str)`` is called before each step.
 
     ``backend`` computes the candidate matrix elsewhere (``creditml.scale.backends``).
+    ``split`` replaces the configured split (train / validation / test per instance, indexed
+    like the instances' labels; ``bench/refit_backtest.py`` moves it one period back).
     """
     say = progress or (lambda step: None)
     say("loading and validating the dataset")
     dataset = dataset or load_dataset(cfg.dataset)
     instances = build_instances(dataset, cfg.task)
-    split = time_split(instances.times, cfg.split)
+    split = time_split(instances.times, cfg.split) if split is None else split.loc[instances.labels.index]
     say("building the entityset")
     es = build_entityset(dataset, cfg.features.ignore_columns)
     train_end = instances.times[split == "train"].max()
@@ -88,7 +90,8 @@ def build_features(cfg: PipelineConfig, dataset: Dataset | None = None, progress
     say("selecting features on the training split")
     train = split == "train"
     selector = FeatureSelector.from_settings(cfg.selection).fit(
-        matrix.loc[train.values], instances.labels[train.values], instances.times[train.values])
+        matrix.loc[train.values], instances.labels[train.values], instances.times[train.values],
+        X_next=matrix.loc[(split == "validation").values] if cfg.selection.psi_against_validation else None)
     descriptions = describe([f for f in candidates if f.get_name() in set(selector.selected_)])
     return FeatureResult(cfg, instances, candidates, matrix, split, selector, descriptions)
 

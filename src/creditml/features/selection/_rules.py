@@ -11,8 +11,9 @@ from creditml.features.selection import _statistics as st
 REPORT_COLUMNS = ["feature", "kept", "reason", "statistic", "detail", "iv", "psi"]
 
 
-def psi_noise_limit(rows: int, bins: int, level: float = 0.999) -> float:
-    """The PSI two halves of ``rows`` reach by chance alone at ``level`` (PSI ~ chi2(bins-1) * (1/n1 + 1/n2)).
+def psi_noise_limit(rows: int, bins: int, level: float = 0.999, second: int | None = None) -> float:
+    """The PSI two halves of ``rows`` (or ``rows`` against ``second`` rows) reach by chance alone at
+    ``level`` (PSI ~ chi2(bins-1) * (1/n1 + 1/n2)).
 
     On a small portfolio the halves of the training rows differ by sampling noise: 314 rows once
     had 224 candidates above 0.25 without any drift. Above a few thousand rows the limit is far
@@ -20,15 +21,17 @@ def psi_noise_limit(rows: int, bins: int, level: float = 0.999) -> float:
     """
     from scipy.stats import chi2
 
-    half = max(rows / 2, 1.0)
-    return float(chi2.ppf(level, bins - 1) * 2 / half)
+    n1, n2 = (rows / 2, rows / 2) if second is None else (rows, second)
+    return float(chi2.ppf(level, bins - 1) * (1 / max(n1, 1.0) + 1 / max(n2, 1.0)))
 
 
 class Decisions:
     """Applies the rules in order (``run``); ``report`` gives one row per candidate."""
 
-    def __init__(self, X: pd.DataFrame, stats: st.ColumnStats, settings: SelectionSettings):
+    def __init__(self, X: pd.DataFrame, stats: st.ColumnStats, settings: SelectionSettings,
+                 next_psi: np.ndarray | None = None, next_rows: int = 0):
         self.X, self.stats, self.s = X, stats, settings
+        self.next_psi, self.next_rows = next_psi, next_rows  # PSI against the next period's rows
         p = X.shape[1]
         self.names = list(X.columns)
         self.reason = np.full(p, "kept", dtype=object)
@@ -64,6 +67,12 @@ class Decisions:
             self.drop(j, "unstable", st_.psi[j],
                       f"PSI {st_.psi[j]:.3f} > {limit:.3f} between the early and late halves of "
                       "the training rows by time")
+        if self.next_psi is not None and stable_enough and self.next_rows >= s.min_stability_rows:
+            limit = max(s.max_psi, psi_noise_limit(len(self.X), s.bins, second=self.next_rows))
+            for j in np.flatnonzero(self.open & (self.next_psi > limit)):
+                self.drop(j, "unstable", self.next_psi[j],
+                          f"PSI {self.next_psi[j]:.3f} > {limit:.3f} between the training rows and the "
+                          "validation period's rows")
         self._correlated()
         ranked = self._by_iv(np.flatnonzero(self.open))
         for rank, j in enumerate(ranked[s.max_selected:], start=s.max_selected + 1):

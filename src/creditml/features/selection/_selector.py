@@ -20,16 +20,19 @@ class FeatureSelector(BaseEstimator, TransformerMixin):
     Parameters mirror :class:`creditml.config.SelectionSettings` and are validated
     against it in ``fit``. Learned: ``selected_`` (kept columns in X's order),
     ``report_``, ``leakage_flags_`` and the per-feature ``null_share_``, ``iv_``,
-    ``psi_`` and ``auc_`` (Series indexed by feature).
+    ``psi_`` and ``auc_`` (Series indexed by feature); with ``psi_against_validation``
+    also ``next_psi_``, the PSI between X and ``X_next``.
     """
 
     def __init__(self, max_null_share=0.95, max_correlation=0.95, min_iv=0.005, max_psi=0.25,
-                 min_stability_rows=300, leakage_auc=0.98, max_selected=300, bins=10):
+                 min_stability_rows=300, psi_against_validation=False, leakage_auc=0.98, max_selected=300,
+                 bins=10):
         self.max_null_share = max_null_share
         self.max_correlation = max_correlation
         self.min_iv = min_iv
         self.max_psi = max_psi
         self.min_stability_rows = min_stability_rows
+        self.psi_against_validation = psi_against_validation
         self.leakage_auc = leakage_auc
         self.max_selected = max_selected
         self.bins = bins
@@ -38,11 +41,19 @@ class FeatureSelector(BaseEstimator, TransformerMixin):
     def from_settings(cls, settings: SelectionSettings) -> "FeatureSelector":
         return cls(**settings.model_dump())
 
-    def fit(self, X: pd.DataFrame, y: pd.Series, time: pd.Series) -> "FeatureSelector":
+    def fit(self, X: pd.DataFrame, y: pd.Series, time: pd.Series,
+            X_next: pd.DataFrame | None = None) -> "FeatureSelector":
+        """``X_next``: the same columns for the next period's rows (features only, no labels); with
+        ``psi_against_validation`` a candidate that moved between X and X_next beyond max_psi is dropped."""
         s = self._settings()
         y_values, early = _check_inputs(X, y, time)
         stats = st.column_stats(X, y_values, early, s.bins)
-        decisions = Decisions(X, stats, s)
+        next_psi = None
+        if s.psi_against_validation:
+            if X_next is None or list(X_next.columns) != list(X.columns):
+                raise ValueError("psi_against_validation needs X_next: the next period's rows with X's columns")
+            next_psi = st.period_psi(X, X_next, s.bins)
+        decisions = Decisions(X, stats, s, next_psi=next_psi, next_rows=0 if X_next is None else len(X_next))
         decisions.run()
         self.feature_names_in_ = np.asarray(X.columns, dtype=object)
         self.n_features_in_ = X.shape[1]
@@ -51,6 +62,8 @@ class FeatureSelector(BaseEstimator, TransformerMixin):
         self.leakage_flags_ = self.report_.loc[self.report_["reason"] == "suspected_leakage", "feature"].tolist()
         for name in ("null_share", "iv", "psi", "auc"):
             setattr(self, f"{name}_", pd.Series(getattr(stats, name), index=X.columns, name=name))
+        if next_psi is not None:  # psi_against_validation: each candidate's PSI against the next period
+            self.next_psi_ = pd.Series(next_psi, index=X.columns, name="next_psi")
         return self
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:

@@ -237,3 +237,14 @@ def _fill_binned(stats, cols, codes, n_levels, y, early) -> tuple[np.ndarray, np
     stats.iv[cols] = woe_and_iv(events, totals)[1]
     stats.psi[cols] = psi_from_counts(early_counts, totals - early_counts)
     return events, totals
+
+
+def period_psi(X: pd.DataFrame, X_next: pd.DataFrame, bins: int) -> np.ndarray:
+    """PSI of every column between the rows of X and those of X_next, on bins taken from both (as IV's)."""
+    both = pd.concat([X, X_next], ignore_index=True)
+    for j in range(X.shape[1]):  # a category seen in one period only is still a category of the column
+        if isinstance(X.dtypes.iloc[j], pd.CategoricalDtype) or isinstance(X_next.dtypes.iloc[j], pd.CategoricalDtype):
+            both[both.columns[j]] = pd.concat([X.iloc[:, j].astype(object), X_next.iloc[:, j].astype(object)],
+                                              ignore_index=True).astype("category")
+    first = np.r_[np.ones(len(X)), np.zeros(len(X_next))]
+    return column_stats(both, first, first, bins).psi  # y: the period, so no statistic divides by zero
