@@ -119,3 +119,13 @@ def test_missing_dates_and_offsets_mix_in_one_column(tmp_path, value):
     got = tables_from_records(dataset.config, "application", [record])["previous"]["days_decision"].tolist()
     assert got[1] == pd.Timestamp("2018-04-17")
     assert (pd.isna(got[0]) if value is None else got[0] == pd.Timestamp("2017-04-12"))
+
+
+def test_a_skew_is_judged_as_the_model_reads_values_so_zero_and_rounding_noise_differ():
+    """0 offline and 1e-28 served (a constant series' slope summed in another order) go down different branches
+    of a split at 0; the last bits of 30.03 do not change XGBoost's float32 input."""
+    offline = pd.Series({"TREND(installments.amount_due, due_at)": 0.0, "DAYS_SINCE_LAST_DELINQUENCY": 30.03})
+    served = pd.Series({"TREND(installments.amount_due, due_at)": 1.1289610077512602e-28,
+                        "DAYS_SINCE_LAST_DELINQUENCY": 30.029999999999998})
+    assert feature_skew(offline, served) == [
+        "TREND(installments.amount_due, due_at): offline 0.0, served 1.1289610077512602e-28"]

@@ -39,10 +39,12 @@ def _sample(serving_world, task):
 
 
 def _same(a, b) -> bool:
+    """Equal as the model reads them: XGBoost's float32. A tolerance would hide 0 against 1e-28 (the slope
+    of a constant series summed in another order), which a split at 0 sends down the other branch."""
     if pd.isna(a) and pd.isna(b):
         return True
     if isinstance(a, (int, float, np.number)) and isinstance(b, (int, float, np.number)):
-        return abs(float(a) - float(b)) <= 1e-9 * max(1.0, abs(float(b)))
+        return bool(np.float32(a) == np.float32(b))
     return str(a) == str(b)
 
 

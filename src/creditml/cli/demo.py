@@ -8,6 +8,9 @@ import typer
 from rich.table import Table
 
 from creditml.cli._app import _table_summary, app, console, handles_errors
+from creditml.errors import CreditmlError
+
+SERVED_TOLERANCE = 1e-6  # the REST answer sums float32 tree outputs in float64; XGBoost's offline sum is float32
 
 
 DEMO_PIPELINES = ("credit_default", "intermediary_fraud", "collection_cure")
@@ -221,6 +224,7 @@ def _demo_serving(promoted, dataset_cfg, per_task: int = 2) -> None:
         except Exception:
             stop(proc)
             raise
+    skewed: list[str] = []
     try:
         table = Table(title=f"scored through http://127.0.0.1:{port}/v1/TASK/score", title_justify="left")
         for col in ("task", "model", "instance", "probability", "offline", "score", "band", "top reason"):
@@ -240,6 +244,9 @@ def _demo_serving(promoted, dataset_cfg, per_task: int = 2) -> None:
                 results += answer.json()["results"]
             offline = preds.set_index("instance_id")["probability"]
             for row in results:
+                if abs(row["probability"] - offline.loc[row["instance_id"]]) > SERVED_TOLERANCE:
+                    skewed.append(f"{summary.task} instance {row['instance_id']}: served {row['probability']:.6f}, "
+                                  f"offline {offline.loc[row['instance_id']]:.6f}")
                 reason = row["reason_codes"][0]["feature"] if row["reason_codes"] else "-"
                 table.add_row(summary.task, f"{row['model_name']} v{row['model_version']}", str(row["instance_id"]),
                               f"{row['probability']:.4f}", f"{offline.loc[row['instance_id']]:.4f}",
@@ -247,3 +254,7 @@ def _demo_serving(promoted, dataset_cfg, per_task: int = 2) -> None:
         console.print(table)
     finally:
         stop(proc)
+    if skewed:
+        raise CreditmlError("training/serving skew: the served probability differs from the offline evaluation's "
+                            f"for {'; '.join(skewed)}; compare the features with tests/serving/test_skew.py's check "
+                            "and report it: a served model must score exactly as it was evaluated")

@@ -28,7 +28,6 @@ from creditml.model.records import tables_from_records
 from creditml.model.scorer import CompiledScorer
 
 OUTPUT_COLUMNS = ["instance_id", "probability", "score", "band", "reason_codes"]
-SKEW_RTOL = 1e-9  # the engine's chunked and one-instance paths may differ in the last bits of a float
 FLOAT32_MAX = float(np.finfo(np.float32).max)  # XGBoost reads its input as float32
 
 
@@ -243,7 +242,9 @@ def _same_value(offline, served) -> bool:
     if pd.isna(offline) or pd.isna(served):
         return False
     if isinstance(offline, (int, float, np.number)) and isinstance(served, (int, float, np.number)):
-        return abs(float(offline) - float(served)) <= SKEW_RTOL * max(1.0, abs(float(offline)))
+        # as the model reads them (XGBoost's float32): a tolerance would call 0 and 1e-28 the same, yet a
+        # split at 0 sends them down different branches
+        return bool(np.float32(offline) == np.float32(served))
     return str(offline) == str(served)
 
 

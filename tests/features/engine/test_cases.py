@@ -218,3 +218,26 @@ def test_date_features_hide_a_late_known_date_until_it_is_known():
     assert mean[13] == -1.0 and least[13] == -1.0 and oldest[13] == 1.0 and age[13] == 2.0
     # loan 12 starts after its cutoff: defaults
     assert np.isnan(mean[12]) and np.isnan(age[12])
+
+
+def test_the_trend_of_a_constant_series_is_exactly_zero_in_both_evaluators():
+    """Centred on its mean, a constant 0.1 leaves rounding noise (about 1e-28) that depended on the summation
+    order: 0 offline and 1e-28 served sent one demo instance down the other branch of a split at 0."""
+    customers = pd.DataFrame({"customer_id": [1, 2]})
+    # the demo's case: 22 monthly installments of 5322.54 due on the 14th to 16th (numpy's mean of the amounts
+    # is 1.8e-12 off the value, and the due days' mean is not exact either)
+    days = [15, 15, 14, 15, 14, 15, 14, 14, 16, 15, 16, 15, 16, 15, 15, 15, 14, 15, 14, 14, 15, 15]
+    due = [pd.Timestamp(2022 + (6 + k) // 12, (6 + k) % 12 + 1, d) for k, d in enumerate(days)]
+    inst = pd.DataFrame({"installment_id": range(29), "customer_id": [1] * 22 + [2] * 7,
+                         "due_at": due + due[:7], "amount": [5322.54] * 22 + [0.1] * 7})
+    es = ft.EntitySet("constant")
+    es.add_dataframe(customers, "customers", index="customer_id")
+    es.add_dataframe(inst, "installments", index="installment_id", time_index="due_at")
+    es.add_relationship("customers", "customer_id", "installments", "customer_id")
+    features = _feature(es, "TREND(installments.amount, due_at)", agg_primitives=["trend"], trans_primitives=[])
+    cutoff = pd.Timestamp("2024-04-18 00:43:12")
+    ct = pd.DataFrame({"customer_id": [1, 2], "time": [cutoff, cutoff]})
+    got = engine_matrices(features, es, ct)
+    for kind in EVALUATORS:
+        values = got[kind]["TREND(installments.amount, due_at)"].to_numpy()
+        assert values.tolist() == [0.0, 0.0], (kind, values)

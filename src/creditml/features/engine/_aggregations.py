@@ -82,7 +82,10 @@ def _trend(p, c, ctx):
     xc = ctx.helper("xc", x - x.mean().over(ctx.group), stage=1)
     yc = ctx.helper("yc", yv - yv.mean().over(ctx.group), stage=1)
     slope = (xc * yc).sum() / (xc * xc).sum()
-    return pl.when(x.count() <= 2).then(None).when(x.max() == x.min()).then(0.0).otherwise(slope)
+    # a constant series' slope is exactly 0: the centred values of its mean can leave 1e-28 behind, which
+    # a tree split at 0 sends the other way (the served and offline engines must agree to the bit there)
+    return (pl.when(x.count() <= 2).then(None).when((x.max() == x.min()) | (yv.max() == yv.min())).then(0.0)
+            .otherwise(slope))
 
 
 def _since(which: str):

@@ -118,7 +118,7 @@ def _trend(p, x, cutoff):
         60.0 if first_s % 60 == 0 else 1.0
     xs = ns * (1e-9 / dividend)
     ys = y[ok].astype("float64")
-    if xs.max() == xs.min():
+    if xs.max() == xs.min() or ys.max() == ys.min():  # a constant series' slope is exactly 0, in both engines
         return 0.0
     xc, yc = xs - xs.mean(), ys - ys.mean()
     return float((xc * yc).sum() / (xc * xc).sum())
