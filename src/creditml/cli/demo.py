@@ -244,12 +244,13 @@ def _demo_serving(promoted, dataset_cfg, per_task: int = 2) -> None:
                 results += answer.json()["results"]
             offline = preds.set_index("instance_id")["probability"]
             for row in results:
-                if abs(row["probability"] - offline.loc[row["instance_id"]]) > SERVED_TOLERANCE:
+                evaluated = offline.loc[row["instance_id"]]
+                if abs(row["probability"] - evaluated) > SERVED_TOLERANCE:
                     skewed.append(f"{summary.task} instance {row['instance_id']}: served {row['probability']:.6f}, "
-                                  f"offline {offline.loc[row['instance_id']]:.6f}")
+                                  f"offline {evaluated:.6f}")
                 reason = row["reason_codes"][0]["feature"] if row["reason_codes"] else "-"
                 table.add_row(summary.task, f"{row['model_name']} v{row['model_version']}", str(row["instance_id"]),
-                              f"{row['probability']:.4f}", f"{offline.loc[row['instance_id']]:.4f}",
+                              f"{row['probability']:.4f}", f"{evaluated:.4f}",
                               f"{row['score']:.0f}", row["band"], reason)
         console.print(table)
     finally:

@@ -208,6 +208,11 @@ def training_inputs(matrix: pd.DataFrame, labels: pd.Series, split: pd.Series, t
                           summary)
 
 
+def scaled_rounds(best: int, scale: float, max_rounds: int) -> int:
+    """``best`` rounds scaled to more (or fewer) rows: at least 1, at most ``max_rounds``."""
+    return int(min(max(round(best * scale), 1), max_rounds))
+
+
 def final_rounds(cv_best_iteration: int, folds: list[tuple[np.ndarray, np.ndarray]], n_fit: int,
                  max_rounds: int, fit_on: str = "train") -> tuple[int, str]:
     """The final fit's round count when trials were scored on forward-chaining folds, and why.
@@ -220,7 +225,7 @@ def final_rounds(cv_best_iteration: int, folds: list[tuple[np.ndarray, np.ndarra
     """
     best = cv_best_iteration + 1
     scale = n_fit / float(np.mean([len(train) for train, _ in folds]))
-    rounds = int(min(max(round(best * scale), 1), max_rounds))
+    rounds = scaled_rounds(best, scale, max_rounds)
     if fit_on == "train":
         rows, after = "training split", "no early stopping, the validation split stays held out"
     else:
@@ -238,7 +243,7 @@ def refit_rounds(best_iteration: int, n_train: int, n_fit: int, max_rounds: int)
     """
     best = best_iteration + 1
     scale = n_fit / n_train
-    rounds = int(min(max(round(best * scale), 1), max_rounds))
+    rounds = scaled_rounds(best, scale, max_rounds)
     return rounds, (f"{rounds} rounds: the validation optimum ({best}) x {scale:.2f} (training + validation "
                     "splits / training split); refit on both; the validation metrics are the training-split fit's, "
                     "early-stopped on the validation split")
