@@ -735,6 +735,10 @@ class FeatureSettings(_Strict):
     # at most date_pairs_max_columns datetime columns, time index first, then in column order
     date_pairs: list[tuple[str, str] | tuple[str, str, str]] | None = None
     date_pairs_max_columns: int = Field(4, ge=2)
+    # automatic pairs may use a declared label's known_at date (DAYS_BETWEEN(disbursed_at,
+    # default_known_at)); false: they skip it, as the difference restates the label (a fixed
+    # window for negatives) with the lender's processing lag. Declared date_pairs are kept either way
+    pair_label_dates: bool = True
     # the target's own amounts get a roundness feature (coached incomes are round)
     round_amounts: bool = True
     # ratios a lender reads: "table.column" of the target or a table it looks up, or the

@@ -25,6 +25,7 @@ warnings.filterwarnings("ignore", category=FutureWarning, module=r"featuretools(
 warnings.filterwarnings("ignore", category=UserWarning, module=r"woodwork(\.|$)")
 
 # classes rather than their names: woodwork resolves a name by scanning its whole type registry
+LABEL_KNOWN_AT = "label_known_at"  # semantic tag of a declared label's known_at date
 LOGICAL_TYPES = {"numeric": Double, "categorical": Categorical, "boolean": BooleanNullable, "datetime": Datetime}
 
 
@@ -104,6 +105,8 @@ def build_entityset(dataset: Dataset, ignore: dict[str, list[str]] | None = None
         for label in cfg.labels.values():  # late-known history of other rows, never the row's own feature
             if label.table == name and label.column in kept:
                 tags.setdefault(label.column, set()).add("label")
+            if label.table == name and label.known_at in kept:  # when the lender learned the outcome
+                tags.setdefault(label.known_at, set()).add(LABEL_KNOWN_AT)
         es.add_dataframe(
             dataframe_name=name,
             dataframe=frame[kept].copy(),
