@@ -739,6 +739,9 @@ class FeatureSettings(_Strict):
     # default_known_at)); false: they skip it, as the difference restates the label (a fixed
     # window for negatives) with the lender's processing lag. Declared date_pairs are kept either way
     pair_label_dates: bool = True
+    # DAYS_BETWEEN in exact days (with fractions of a day) or in whole calendar days between the
+    # two dates' days, as days past due are counted (the time of day of a payment is not lateness)
+    days_between_unit: Literal["days", "calendar_days"] = "days"
     # the target's own amounts get a roundness feature (coached incomes are round)
     round_amounts: bool = True
     # ratios a lender reads: "table.column" of the target or a table it looks up, or the

@@ -145,6 +145,17 @@ def test_automatic_date_pairs_can_leave_out_the_dates_labels_became_known(es):
     assert pairs(declared) == {"DAYS_BETWEEN(disbursed_at, default_known_at)"}
 
 
+def test_days_between_unit_reaches_every_date_difference_dfs_builds(es):
+    settings = FeatureSettings(max_candidates=100_000, days_between_unit="calendar_days",
+                               date_pairs=[("installments.due_at", "installments.paid_at", "days_past_due"),
+                                           ("bureau_accounts.opened_at", "bureau_accounts.reported_at")])
+    between = {n for n in (f.get_name() for f in build_candidates(es, "applications", settings)) if "DAYS_BETWEEN(" in n}
+    assert "customers.SHARE_ON_TIME(installments.DAYS_BETWEEN(due_at, paid_at, role=days_past_due, "\
+           "unit=calendar_days))" in between
+    assert "customers.MAX(bureau_accounts.DAYS_BETWEEN(opened_at, reported_at, unit=calendar_days))" in between
+    assert all("unit=calendar_days)" in n for n in between)
+
+
 def test_date_features_keep_the_candidate_count_bounded(es):
     """Default settings on the small built-in world: 2855 candidates with MONTH/WEEKDAY before dates."""
     names = build_candidates(es, "applications", FeatureSettings(max_candidates=100_000))

@@ -111,13 +111,13 @@ def _on_an_index(feature) -> bool:
 
 
 # transform names whose creditml meaning differs from featuretools' default: dates in days
-_TRANSFORMS = {"time_since": lambda: TimeSince(unit="days"), "days_between": DaysBetween}
-
-
 def _transforms(settings: FeatureSettings) -> list:
-    out = [_TRANSFORMS[name]() if name in _TRANSFORMS else name for name in settings.trans_primitives]
+    unit = settings.days_between_unit
+    made = {"time_since": lambda: TimeSince(unit="days"), "days_between": lambda: DaysBetween(unit=unit)}
+    out = [made[name]() if name in made else name for name in settings.trans_primitives]
     if "days_between" in settings.trans_primitives:  # one more per role declared on a pair
-        out += [DaysBetween(role=role) for role in sorted({p[2] for p in settings.date_pairs or [] if len(p) > 2})]
+        roles = sorted({p[2] for p in settings.date_pairs or [] if len(p) > 2})
+        out += [DaysBetween(role=role, unit=unit) for role in roles]
     return out
 
 

@@ -292,12 +292,16 @@ class Roundness(EnginePrimitive, TransformPrimitive):
 
 
 class DaysBetween(EnginePrimitive, TransformPrimitive):
-    """Days (float, exact) from the first datetime of a row to the second: ``second - first``.
+    """Days from the first datetime of a row to the second: ``second - first``.
 
-    Negative when the second is earlier; missing when either is (a late-known date is
-    missing until it is known). ``DAYS_BETWEEN(due_at, paid_at)`` is days late. ``role``
-    tags the output like a dataset column's role (``days_past_due``), so the credit
-    aggregations of that role stack on it (``SHARE_DAYS_PAST_DUE_OVER``).
+    ``unit="days"`` (the primitive's default, as older models were trained): exact, with
+    fractions of a day. ``unit="calendar_days"``: whole calendar days between the two
+    dates' days, as days past due are counted (a payment at 18:00 on the due date is 0 days
+    late), so a date difference does not carry the time of day. Negative when the second
+    is earlier; missing when either is (a late-known date is missing until it is known).
+    ``DAYS_BETWEEN(due_at, paid_at)`` is days late. ``role`` tags the output like a
+    dataset column's role (``days_past_due``), so the credit aggregations of that role
+    stack on it (``SHARE_DAYS_PAST_DUE_OVER``).
     """
 
     name = "days_between"
@@ -305,15 +309,21 @@ class DaysBetween(EnginePrimitive, TransformPrimitive):
     return_type = DOUBLE
     description_template = "the number of days from {} to {}"
 
-    def __init__(self, role: str | None = None):
-        self.role = role
+    def __init__(self, role: str | None = None, unit: str = "days"):
+        if unit not in ("days", "calendar_days"):
+            raise ValueError(f"DaysBetween unit: expected 'days' or 'calendar_days', found {unit!r}")
+        self.role, self.unit = role, unit
         if role:
             self.return_type = ColumnSchema(logical_type=Double, semantic_tags={"numeric", role})
 
     def get_function(self):
+        calendar = self.unit == "calendar_days"
+
         def days_between(first, second):
-            delta = pd.to_datetime(pd.Series(second)) - pd.to_datetime(pd.Series(first))
-            return delta.dt.total_seconds() / 86400
+            first, second = pd.to_datetime(pd.Series(first)), pd.to_datetime(pd.Series(second))
+            if calendar:
+                first, second = first.dt.normalize(), second.dt.normalize()
+            return (second - first).dt.total_seconds() / 86400
 
         return days_between
 
@@ -321,11 +331,16 @@ class DaysBetween(EnginePrimitive, TransformPrimitive):
         return all(m.kind == "datetime" for m in metas)
 
     def polars_expr(self, inputs, metas):
-        return _days(inputs[1] - inputs[0])
+        first, second = inputs
+        if self.unit == "calendar_days":
+            first, second = first.dt.truncate("1d"), second.dt.truncate("1d")
+        return _days(second - first)
 
     def numpy_kernel(self, values, metas, cutoff):
         first, second = values
-        out = _days_np(second - first)
+        if self.unit == "calendar_days":  # datetime64 to days floors, before 1970 too
+            first, second = first.astype("datetime64[D]"), second.astype("datetime64[D]")
+        out = _days_np((second - first).astype("timedelta64[ns]"))
         out[np.isnat(first) | np.isnat(second)] = np.nan
         return out
 

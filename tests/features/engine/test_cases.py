@@ -220,6 +220,35 @@ def test_date_features_hide_a_late_known_date_until_it_is_known():
     assert np.isnan(mean[12]) and np.isnan(age[12])
 
 
+def test_days_between_in_calendar_days_counts_whole_days_as_days_past_due_are_counted():
+    """A payment at 18:00 on its due date is 0 days late in calendar days (0.75 in exact days); due at 23:00 and
+    paid at 02:00 the next day, 1 (0.125 exact); paid at 23:00 the day before, -1; both evaluators agree with
+    featuretools, also across 1970-01-01."""
+    from creditml.features.primitives import DaysBetween
+
+    hour = pd.Timedelta(hours=1)
+    old = pd.Timestamp("1969-12-31 22:00")
+    inst = pd.DataFrame({"installment_id": range(5), "loan_id": [1, 2, 3, 4, 5],
+                         "due_at": [D, D + 23 * hour, D, old, D],
+                         "paid_at": [D + 18 * hour, D + 26 * hour, D - hour, old + 3 * hour, pd.NaT]})
+    es = ft.EntitySet("calendar")
+    es.add_dataframe(pd.DataFrame({"loan_id": [1, 2, 3, 4, 5]}), "loans", index="loan_id")
+    es.add_dataframe(inst, "installments", index="installment_id", time_index="due_at")
+    es.add_relationship("loans", "loan_id", "installments", "loan_id")
+    due, paid = ft.IdentityFeature(es["installments"].ww["due_at"]), ft.IdentityFeature(es["installments"].ww["paid_at"])
+    calendar = ft.Feature([due, paid], primitive=DaysBetween(unit="calendar_days"))
+    exact = ft.Feature([due, paid], primitive=DaysBetween)
+    feats = [ft.Feature(f, parent_dataframe_name="loans", primitive=ft.primitives.Max) for f in (calendar, exact)]
+    assert feats[0].get_name() == "MAX(installments.DAYS_BETWEEN(due_at, paid_at, unit=calendar_days))"
+    ct = pd.DataFrame({"loan_id": [1, 2, 3, 4, 5], "time": [D + 10 * 24 * hour] * 5})
+    got = _both(feats, es, ct)
+    whole, fraction = got[feats[0].get_name()], got[feats[1].get_name()]
+    assert whole.tolist()[:4] == [0.0, 1.0, -1.0, 1.0] and np.isnan(whole[5])
+    assert fraction.tolist()[:4] == [0.75, 0.125, -1 / 24, 0.125] and np.isnan(fraction[5])
+    with pytest.raises(ValueError, match="DaysBetween unit: expected 'days' or 'calendar_days', found 'hours'"):
+        DaysBetween(unit="hours")
+
+
 def test_the_trend_of_a_constant_series_is_exactly_zero_in_both_evaluators():
     """Centred on its mean, a constant 0.1 leaves rounding noise (about 1e-28) that depended on the summation
     order: 0 offline and 1e-28 served sent one demo instance down the other branch of a split at 0."""

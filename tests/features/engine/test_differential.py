@@ -17,9 +17,10 @@ warnings.filterwarnings("ignore", category=FutureWarning, module=r"featuretools(
 AGG = ["count", "sum", "mean", "max", "min", "std", "num_unique", "mode", "percent_true", "trend",
        "time_since_last", "time_since_first", "avg_time_between", "skew"]
 # dates: the age at the cutoff in featuretools' default unit and in days, and the days
-# between two dates of a row (loans: disbursed_at, closed_at; installments: due_at, paid_at,
+# between two dates of a row, exact and in calendar days (loans: disbursed_at, closed_at; installments: due_at, paid_at,
 # both late-known columns masked until known)
-TRANS = ["month", "weekday", "is_null", "time_since", ft.primitives.TimeSince(unit="days"), DaysBetween()]
+TRANS = ["month", "weekday", "is_null", "time_since", ft.primitives.TimeSince(unit="days"), DaysBetween(),
+         DaysBetween(unit="calendar_days")]
 WHERE = ["count", "sum", "mean", "percent_true", "max"]
 
 
