@@ -245,6 +245,9 @@ def test_days_between_in_calendar_days_counts_whole_days_as_days_past_due_are_co
     whole, fraction = got[feats[0].get_name()], got[feats[1].get_name()]
     assert whole.tolist()[:4] == [0.0, 1.0, -1.0, 1.0] and np.isnan(whole[5])
     assert fraction.tolist()[:4] == [0.75, 0.125, -1 / 24, 0.125] and np.isnan(fraction[5])
+    # a saved model's definitions keep the unit (and an older model's, saved without one, stay exact)
+    loaded = ft.load_features(ft.save_features(feats))
+    assert [f.base_features[0].primitive.unit for f in loaded] == ["calendar_days", "days"]
     with pytest.raises(ValueError, match="DaysBetween unit: expected 'days' or 'calendar_days', found 'hours'"):
         DaysBetween(unit="hours")
 
