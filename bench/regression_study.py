@@ -94,7 +94,8 @@ def main() -> None:
                         summary, seconds, _ = run(task, world, store, common + extra)
                         auc, oracle = summary["metrics"]["test"]["auc"], summary["oracle_auc"]
                         pair[arm] = {"auc": round(auc, 4), "share": round(auc / oracle, 4),
-                                     "gates_passed": summary["gates_passed"], "wall_seconds": round(seconds, 1)}
+                                     "gates_passed": summary["gates_passed"], "gate_reasons": summary["gate_reasons"],
+                                     "wall_seconds": round(seconds, 1)}
                     print(json.dumps(pair), flush=True)
                     results[task].append(pair)
     for task, runs in results.items():
