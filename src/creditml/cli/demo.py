@@ -263,9 +263,12 @@ def _demo_serving(promoted, dataset_cfg, per_task: int = 2) -> None:
 def served_skew(task: str, served: list[dict], offline: pd.Series) -> list[str]:
     """One line per served answer whose probability differs from the offline evaluation's by more than
     ``SERVED_TOLERANCE`` (``offline``: probability by instance id, from the run's predictions)."""
-    return [f"{task} instance {row['instance_id']}: served {row['probability']:.6f}, "
-            f"offline {offline.loc[row['instance_id']]:.6f}"
-            for row in served if abs(row["probability"] - offline.loc[row["instance_id"]]) > SERVED_TOLERANCE]
+    out = []
+    for row in served:
+        evaluated = offline.loc[row["instance_id"]]
+        if abs(row["probability"] - evaluated) > SERVED_TOLERANCE:
+            out.append(f"{task} instance {row['instance_id']}: served {row['probability']:.6f}, offline {evaluated:.6f}")
+    return out
 
 
 def refuse_skew(skewed: list[str]) -> None:
