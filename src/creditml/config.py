@@ -737,7 +737,10 @@ class FeatureSettings(_Strict):
     date_pairs_max_columns: int = Field(4, ge=2)
     # automatic pairs may use a declared label's known_at date (DAYS_BETWEEN(disbursed_at,
     # default_known_at)); false: they skip it, as the difference restates the label (a fixed
-    # window for negatives) with the lender's processing lag. Declared date_pairs are kept either way
+    # window for negatives) with the lender's processing lag, and the dates learned with the label
+    # (fraud_confirmed_at, in its known_at's secondary time index): aggregated over earlier rows,
+    # such a lag only shows the outcomes already learned, so it grows with the data's history.
+    # Declared date_pairs are kept either way
     pair_label_dates: bool = True
     # DAYS_BETWEEN in exact days (with fractions of a day) or in whole calendar days between the
     # two dates' days, as days past due are counted (the time of day of a payment is not lateness)

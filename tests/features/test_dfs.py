@@ -127,18 +127,21 @@ def test_declared_date_pairs_replace_the_automatic_ones_and_bad_ones_say_why(es)
 
 
 def test_automatic_date_pairs_can_leave_out_the_dates_labels_became_known(es):
-    """``pair_label_dates: false``: no DAYS_BETWEEN against a declared label's known_at date."""
+    """``pair_label_dates: false``: no DAYS_BETWEEN against a declared label's known_at date, nor
+    against a date learned with the label (``fraud_confirmed_at``, guarded by ``fraud_label_known_at``)."""
     def pairs(settings):
         names = [f.get_name() for f in build_candidates(es, "applications", settings)]
         return {n[n.index("DAYS_BETWEEN("):].split(")")[0] + ")" for n in names if "DAYS_BETWEEN(" in n}
 
     label_dates = {"DAYS_BETWEEN(disbursed_at, default_known_at)", "DAYS_BETWEEN(applied_at, fraud_label_known_at)",
-                   "DAYS_BETWEEN(fraud_confirmed_at, fraud_label_known_at)", "DAYS_BETWEEN(opened_at, cured_known_at)"}
+                   "DAYS_BETWEEN(fraud_confirmed_at, fraud_label_known_at)", "DAYS_BETWEEN(opened_at, cured_known_at)",
+                   "DAYS_BETWEEN(applied_at, fraud_confirmed_at)"}
     every = pairs(FeatureSettings(max_candidates=100_000))
     assert label_dates <= every
     without = pairs(FeatureSettings(max_candidates=100_000, pair_label_dates=False))
     assert without == every - label_dates
-    assert {"DAYS_BETWEEN(due_at, paid_at)", "DAYS_BETWEEN(applied_at, fraud_confirmed_at)"} <= without
+    # dates learned with something else than a label stay (paid_at guards amount_paid and days_late)
+    assert {"DAYS_BETWEEN(due_at, paid_at)", "DAYS_BETWEEN(action_at, promise_checked_at)"} <= without
     # a declared pair is the user's choice and stays
     declared = FeatureSettings(max_candidates=100_000, pair_label_dates=False,
                                date_pairs=[("loans.disbursed_at", "loans.default_known_at")])

@@ -12,7 +12,7 @@ from woodwork.logical_types import Datetime
 
 from creditml.config import FeatureSettings
 from creditml.errors import ConfigError
-from creditml.features.entityset import LABEL_KNOWN_AT
+from creditml.features.entityset import LABEL_DATE, LABEL_KNOWN_AT
 from creditml.features.primitives import DaysBetween, Roundness, credit_primitives
 
 warnings.filterwarnings("ignore", category=FutureWarning, module=r"featuretools(\.|$)")
@@ -134,7 +134,7 @@ def date_pairs(es: ft.EntitySet, settings: FeatureSettings) -> set[tuple[str, st
     Declared pairs (``features.date_pairs``) when given; else every pair of each table
     with at most ``date_pairs_max_columns`` datetime columns, so a table with many dates
     does not multiply candidates (declare its pairs instead), without a label's known-at
-    date when ``pair_label_dates`` is false.
+    date and the dates learned with it when ``pair_label_dates`` is false.
     """
     if settings.date_pairs is None:
         out = set()
@@ -142,7 +142,7 @@ def date_pairs(es: ft.EntitySet, settings: FeatureSettings) -> set[tuple[str, st
             dates = _datetime_columns(df)
             if len(dates) <= settings.date_pairs_max_columns:
                 pairable = dates if settings.pair_label_dates else \
-                    [c for c in dates if LABEL_KNOWN_AT not in df.ww.semantic_tags[c]]
+                    [c for c in dates if not {LABEL_KNOWN_AT, LABEL_DATE} & df.ww.semantic_tags[c]]
                 out |= {(df.ww.name, a, b, None) for a, b in itertools.combinations(pairable, 2)}
         return out
     if settings.date_pairs and "days_between" not in settings.trans_primitives:

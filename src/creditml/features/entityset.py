@@ -26,6 +26,7 @@ warnings.filterwarnings("ignore", category=UserWarning, module=r"woodwork(\.|$)"
 
 # classes rather than their names: woodwork resolves a name by scanning its whole type registry
 LABEL_KNOWN_AT = "label_known_at"  # semantic tag of a declared label's known_at date
+LABEL_DATE = "label_date"  # a date learned with a label (fraud_confirmed_at, guarded by its known_at)
 LOGICAL_TYPES = {"numeric": Double, "categorical": Categorical, "boolean": BooleanNullable, "datetime": Datetime}
 
 
@@ -107,6 +108,9 @@ def build_entityset(dataset: Dataset, ignore: dict[str, list[str]] | None = None
                 tags.setdefault(label.column, set()).add("label")
             if label.table == name and label.known_at in kept:  # when the lender learned the outcome
                 tags.setdefault(label.known_at, set()).add(LABEL_KNOWN_AT)
+                for column in spec.secondary_time_index.get(label.known_at, []):  # and what it learned then
+                    if column in kept and spec.columns[column].type == "datetime":
+                        tags.setdefault(column, set()).add(LABEL_DATE)
         es.add_dataframe(
             dataframe_name=name,
             dataframe=frame[kept].copy(),
