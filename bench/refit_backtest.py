@@ -84,7 +84,8 @@ def backtest(task: str, world: Path, trials: int, overrides: list[str], arms: di
             out["positives"] = {s: int(features.instances.labels[(shifted == s).to_numpy()].sum())
                                 for s in ("train", "validation", "test")}
         # arms sharing features and tuning settings share one study: the second finds it finished
-        study = json.dumps([key, cfg.tuning.model_dump(mode="json")], sort_keys=True)
+        # (tuning.select changes which finished trial is taken, not the search)
+        study = json.dumps([key, cfg.tuning.model_dump(mode="json", exclude={"select"})], sort_keys=True)
         cfg = cfg.model_copy(update={"tuning": cfg.tuning.model_copy(
             update={"study_name": f"{task}-{world.name}-{hashlib.sha256(study.encode()).hexdigest()[:12]}"})})
         trained = train_model(replace(built[key], config=cfg), cfg, storage=storage, data_fingerprint="backtest")

@@ -878,6 +878,9 @@ class TuningSettings(_Strict):
     # shared machine is oversubscribed), else the cores this process may use; 0: all of the machine's cores
     nthread: int | None = Field(None, ge=0)
     cv_folds: int = 0  # 0: score trials on the validation split; k >= 2: folds of the training split
+    # the finished trial the final fit takes: "best", the highest objective; "stable" (trials scored on
+    # folds only), the highest mean fold AUC minus one standard deviation of the fold AUCs
+    select: Literal["best", "stable"] = "best"
     # small portfolios: with cv_folds 0 and fewer training rows than this, trials are scored on
     # small_data_folds folds (a validation split of a few dozen positives picks trials by chance)
     small_data_rows: int = Field(1000, ge=0)

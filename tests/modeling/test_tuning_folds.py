@@ -126,6 +126,50 @@ def test_cross_validated_objective_is_the_mean_auc_over_the_folds(tmp_path):
     assert result.best_value == pytest.approx(np.mean(aucs), abs=1e-6)
 
 
+def test_select_stable_takes_the_trial_with_the_best_mean_minus_spread_over_the_folds(tmp_path):
+    rng = np.random.default_rng(5)
+    times = _times(n_days=60, per_day=20)
+    X = rng.normal(size=(len(times), 4))
+    y = (rng.random(len(times)) < 1 / (1 + np.exp(-(X[:, 0] - X[:, 1] - 1.5)))).astype(int)
+    dtrain, dvalid = xgb.DMatrix(X, label=y), xgb.DMatrix(X[:10], label=y[:10])
+    folds = forward_chaining_folds(times, 3)
+    fixed = {"objective": "binary:logistic", "eval_metric": "auc", "tree_method": "hist", "seed": 0,
+             "verbosity": 0, "nthread": 1}
+    results = {}
+    for select in ("best", "stable"):
+        settings = TuningSettings(n_trials=8, max_boost_rounds=60, early_stopping_rounds=10, nthread=1, cv_folds=3,
+                                  select=select)
+        results[select] = tune(dtrain, dvalid, settings, seed=0, storage=f"sqlite:///{tmp_path / 'optuna.db'}",
+                               study_name="cv", fixed=fixed, folds=folds)
+    trials = results["best"].trials[results["best"].trials.state == "COMPLETE"]
+    stable = trials.loc[(trials.value - trials.user_attrs_cv_auc_std).idxmax()]
+    assert results["stable"].new_trials == 0  # the same study: select changes the choice, not the search
+    assert results["stable"].best_value == stable.value and results["best"].best_value == trials.value.max()
+    assert results["stable"].best_params == {k.removeprefix("params_"): stable[k] for k in trials.columns
+                                             if k.startswith("params_")}
+    assert results["stable"].best_params != results["best"].best_params  # this study's two choices differ
+
+
+def test_select_stable_without_folds_is_refused_before_any_work():
+    times = _times(n_days=40, per_day=10)
+    split = pd.Series("train", index=times.index)
+    labels = pd.Series(np.arange(len(times)) % 5 == 0, index=times.index).astype(int)
+    cfg = PipelineConfig(name="p", dataset=Path("d.yaml"), task=TaskSpec(name="fraud", target="a", cutoff="c", label="l"),
+                         tuning=TuningSettings(select="stable", small_data_rows=100))
+    with pytest.raises(ConfigError, match=r"^task 'fraud': tuning\.select: stable ranks trials by their mean fold AUC "
+                                          r"minus its standard deviation over the folds, but this run scores trials on "
+                                          r"the validation split \(tuning\.cv_folds is 0 and the 400 training rows are "
+                                          r"not below tuning\.small_data_rows 100\); set tuning\.cv_folds to 2 or "
+                                          r"more, or tuning\.select to best$"):
+        check_folds(labels, times, split, cfg)
+
+
+def test_select_does_not_rename_the_study():
+    cfg = PipelineConfig(name="p", dataset=Path("d.yaml"), task=TaskSpec(name="t", target="a", cutoff="c", label="l"))
+    stable = cfg.model_copy(update={"tuning": TuningSettings(select="stable")})
+    assert study_name_for(stable, "data", ["x"]) == study_name_for(cfg, "data", ["x"])
+
+
 def test_final_round_count_scales_the_cv_optimum_to_the_rows_of_the_final_fit():
     times = pd.Series(pd.date_range("2020-01-01", periods=100, freq="D"))
     folds = forward_chaining_folds(times, 4)  # the folds train on 20, 40, 60 and 80 instances

@@ -147,6 +147,12 @@ def check_folds(labels: pd.Series, times: pd.Series, split: pd.Series, cfg: Pipe
     """
     folds = tuning_folds(cfg, labels, times, split)
     if folds is None:
+        if cfg.tuning.select == "stable":
+            raise ConfigError(
+                f"task {cfg.task.name!r}: tuning.select: stable ranks trials by their mean fold AUC minus its standard "
+                f"deviation over the folds, but this run scores trials on the validation split (tuning.cv_folds is 0 "
+                f"and the {int((split == 'train').sum()):,} training rows are not below tuning.small_data_rows "
+                f"{cfg.tuning.small_data_rows:,}); set tuning.cv_folds to 2 or more, or tuning.select to best")
         return
     cv_folds, min_positives, task = len(folds), cfg.training.min_positives, cfg.task.name
     problems = _short_blocks(folds, labels[(split == "train").values].to_numpy(), cfg)
@@ -162,8 +168,9 @@ def check_folds(labels: pd.Series, times: pd.Series, split: pd.Series, cfg: Pipe
 def study_name_for(cfg: PipelineConfig, data_fingerprint: str, features: list[str]) -> str:
     """Same pipeline, same data, same settings, same candidates: same study (so it resumes)."""
     # where the study is stored and how many threads a worker uses do not change what it searches
+    # nor does which finished trial the final fit takes
     key = json.dumps({"tuning": cfg.tuning.model_dump(mode="json", exclude={"n_trials", "timeout_seconds",
-                                                                             "storage", "nthread"}),
+                                                                             "storage", "nthread", "select"}),
                       "split": cfg.split.model_dump(mode="json"), "seed": cfg.seed, "features": features,
                       "data": data_fingerprint}, sort_keys=True)
     return cfg.tuning.study_name or f"{cfg.name}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"

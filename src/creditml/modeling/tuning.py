@@ -149,6 +149,22 @@ def _cross_validated(trial: optuna.Trial, params: dict, dtrain: xgb.DMatrix, fol
     return float(history["test-auc-mean"].iloc[best])
 
 
+def chosen_trial(study: optuna.Study, completed: list[optuna.trial.FrozenTrial], select: str) -> optuna.trial.FrozenTrial:
+    """The trial the final fit takes (``tuning.select``): the study's best, or the most stable over the folds.
+
+    ``stable`` takes the highest mean fold AUC minus the standard deviation of the fold AUCs
+    at that round: a setting that holds across the training split's time blocks rather
+    than one that peaked on some of them.
+    """
+    if select == "best":
+        return study.best_trial
+    scored = [t for t in completed if "cv_auc_std" in t.user_attrs]
+    if not scored:
+        raise ValueError(f"tuning.select: stable needs trials scored on folds; study {study.study_name!r} holds "
+                         f"{len(completed)} completed trial(s) scored on the validation split")
+    return max(scored, key=lambda t: t.value - t.user_attrs["cv_auc_std"])
+
+
 def heartbeat_storage(url: str, settings: TuningSettings) -> optuna.storages.BaseStorage | str:
     """An RDB storage whose running trials beat, so a killed process's trials can be failed."""
     if "://" not in url:
@@ -189,7 +205,7 @@ def tune(dtrain: xgb.DMatrix, dvalid: xgb.DMatrix, settings: TuningSettings, *, 
     completed = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     if not completed:
         raise RuntimeError(f"study {study_name!r} has no completed trial; raise tuning.n_trials or timeout_seconds")
-    best = study.best_trial
+    best = chosen_trial(study, completed, settings.select)
     try:
         importance = optuna.importance.get_param_importances(study) if len(completed) > 2 else {}
     except (RuntimeError, ValueError):  # too few distinct trials to fit the evaluator
