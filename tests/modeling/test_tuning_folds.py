@@ -162,6 +162,14 @@ def test_select_stable_without_folds_is_refused_before_any_work():
                                           r"not below tuning\.small_data_rows 100\); set tuning\.cv_folds to 2 or "
                                           r"more, or tuning\.select to best$"):
         check_folds(labels, times, split, cfg)
+    # a small training split whose small-data folds fall back to the validation split: 4 days cannot make 6 blocks
+    few_days = _times(n_days=4, per_day=10)
+    small = cfg.model_copy(update={"tuning": TuningSettings(select="stable", small_data_rows=1000)})
+    with pytest.raises(ConfigError, match=r"\(tuning\.cv_folds is 0 and the 40 training rows cannot be cut into "
+                                          r"tuning\.small_data_folds 5 folds with enough positives in each\); set "
+                                          r"tuning\.cv_folds to 2 or more, or tuning\.select to best$"):
+        check_folds(pd.Series(np.arange(40) % 5 == 0, index=few_days.index).astype(int), few_days,
+                    pd.Series("train", index=few_days.index), small)
 
 
 def test_select_does_not_rename_the_study():

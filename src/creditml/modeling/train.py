@@ -148,11 +148,14 @@ def check_folds(labels: pd.Series, times: pd.Series, split: pd.Series, cfg: Pipe
     folds = tuning_folds(cfg, labels, times, split)
     if folds is None:
         if cfg.tuning.select == "stable":
+            rows, small = int((split == "train").sum()), cfg.tuning.small_data_rows
+            why = (f"the {rows:,} training rows are not below tuning.small_data_rows {small:,}" if rows >= small else
+                   f"the {rows:,} training rows cannot be cut into tuning.small_data_folds "
+                   f"{cfg.tuning.small_data_folds} folds with enough positives in each")
             raise ConfigError(
                 f"task {cfg.task.name!r}: tuning.select: stable ranks trials by their mean fold AUC minus its standard "
                 f"deviation over the folds, but this run scores trials on the validation split (tuning.cv_folds is 0 "
-                f"and the {int((split == 'train').sum()):,} training rows are not below tuning.small_data_rows "
-                f"{cfg.tuning.small_data_rows:,}); set tuning.cv_folds to 2 or more, or tuning.select to best")
+                f"and {why}); set tuning.cv_folds to 2 or more, or tuning.select to best")
         return
     cv_folds, min_positives, task = len(folds), cfg.training.min_positives, cfg.task.name
     problems = _short_blocks(folds, labels[(split == "train").values].to_numpy(), cfg)
