@@ -24,9 +24,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from pipeline_medium import TASKS  # noqa: E402
 from refit_backtest import REPO  # noqa: E402
-
-TASKS = ("credit_default", "intermediary_fraud", "collection_cure")
 
 
 def drift(world: Path, tasks: list[str]) -> list[dict]:
